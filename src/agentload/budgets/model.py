@@ -1,0 +1,104 @@
+"""The budgets.yaml model and the verdict it produces, as frozen dataclasses.
+
+Everything here is plain data shared by the loader, the pure evaluation and every reporter, so
+none of them has to know about the others (or about Locust).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CRITICALITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+
+PASS = "PASS"
+WARN = "WARN"
+FAIL = "FAIL"
+INCONCLUSIVE = "INCONCLUSIVE"
+STATUS_ORDER = (PASS, WARN, INCONCLUSIVE, FAIL)
+"""Statuses from best to worst; the run gets the worst one that its policy lets count."""
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_CONFIG = 2
+EXIT_INCOMPLETE = 3
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One line of the budget table: `stat(metric) < threshold`, e.g. p95(intent_inference_latency) < 800 ms.
+
+    `threshold` is in the metric's unit: milliseconds for durations, a fraction (0.01) for rates,
+    a plain number for counts and numbers. `comparison` is "<" (stay below) or ">" (stay above,
+    for throughput-like metrics such as tokens per second).
+    """
+
+    metric: str
+    stat: str
+    threshold: float
+    criticality: str = "HIGH"
+    warn_margin: float = 0.10
+    min_samples: int | None = None
+    comparison: str = "<"
+    name: str = ""
+    line: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.metric} {self.stat}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which results fail the run; defaults follow the seed (everything fails, 5xx fails)."""
+
+    fail_on: tuple[str, ...] = CRITICALITIES
+    inconclusive_fails: bool = True
+    shed_counts_as_error: bool = True
+    fail_on_5xx: bool = True
+    lost_workers_fail: bool = True
+    regression_fails: bool = False
+    regression_margin: float = 0.10
+
+
+@dataclass(frozen=True)
+class BudgetFile:
+    budgets: tuple[Budget, ...]
+    policy: Policy = field(default_factory=Policy)
+    path: str = "budgets.yaml"
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    """The outcome of one budget. `observed` is None when there were no samples at all."""
+
+    budget: Budget
+    status: str
+    observed: float | None
+    samples: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    marginal: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Regression:
+    """A metric whose P95 got worse than the baseline by more than the margin, beyond noise."""
+
+    metric: str
+    baseline_p95: float
+    current_p95: float
+    change: float
+    significant: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The run's result: per-budget results, the overall status and the exit code it implies."""
+
+    status: str
+    exit_code: int
+    results: tuple[BudgetResult, ...]
+    incomplete: tuple[str, ...] = ()
+    regressions: tuple[Regression, ...] = ()
+    notes: tuple[str, ...] = ()

@@ -1,0 +1,104 @@
+"""The end of a run: snapshot → verdict → every reporter → exit code.
+
+Runs once, on the master or the local runner, from the `quitting` event (also on SIGTERM, so a CI
+job timeout still leaves its reports behind). Reporters are called in order of importance and a
+failing one never stops the others, so nothing already measured is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentload import __version__
+from agentload.budgets import evaluate
+from agentload.budgets.model import Verdict
+from agentload.metrics import Snapshot
+from agentload.reporting import (
+    append_step_summary,
+    build_junit,
+    build_markdown,
+    build_report,
+    render_summary,
+    write_json,
+    write_junit,
+)
+from agentload.settings import SettingsError
+from agentload.suite import Suite
+
+logger = logging.getLogger(__name__)
+
+
+def conclude(suite: Suite, environment: Any) -> int:
+    """Evaluate the budgets, print and write every report, and return the process exit code."""
+    snapshot = suite.snapshot(run_metadata(suite, environment))
+    verdict = evaluate(suite.budget_file, snapshot, suite.baseline)
+    print_summary(snapshot, verdict)
+    write_reports(suite, snapshot, verdict)
+    if suite.settings.report_only:
+        print(f"report-only mode: verdict {verdict.status}, exiting 0 instead of {verdict.exit_code}")
+        return 0
+    return verdict.exit_code
+
+
+def print_summary(snapshot: Snapshot, verdict: Verdict) -> None:
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.stdout.write("\n" + render_summary(snapshot, verdict, color=color) + "\n")
+    sys.stdout.flush()
+
+
+def write_reports(suite: Suite, snapshot: Snapshot, verdict: Verdict) -> None:
+    settings = suite.settings
+    writers = [
+        (settings.report_json, lambda path: write_json(path, build_report(snapshot, verdict, snapshot.meta))),
+        (settings.report_junit, lambda path: write_junit(path, build_junit(verdict, snapshot))),
+        (os.environ.get("GITHUB_STEP_SUMMARY"), lambda _: append_step_summary(build_markdown(snapshot, verdict))),
+    ]
+    for path, write in writers:
+        if not path:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            sys.stderr.write(f"agentload: cannot write report {path}: {exc.strerror or exc}\n")
+
+
+def run_metadata(suite: Suite, environment: Any) -> dict[str, Any]:
+    options = environment.parsed_options
+    profile = suite.profile or _profile_name(environment, options)
+    return {"profile": profile, "version": __version__, "git_commit": _git_commit()}
+
+
+def _profile_name(environment: Any, options: Any) -> str:
+    shape = environment.shape_class
+    name = getattr(getattr(shape, "profile", None), "name", None)
+    if name:
+        return str(name)
+    locustfile = getattr(options, "locustfile", None) or ""
+    return Path(str(locustfile).split(",")[0]).stem or "custom"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=2, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def read_baseline(path: str | None) -> dict[str, Any] | None:
+    """The earlier JSON report given by --baseline; read before any load so a bad path fails early."""
+    if not path:
+        return None
+    try:
+        baseline = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"--baseline {path}: cannot read an earlier JSON report ({exc})") from None
+    if not isinstance(baseline, dict) or not isinstance(baseline.get("metrics"), dict):
+        raise SettingsError(f"--baseline {path}: not an agentload JSON report (no 'metrics' object)")
+    return baseline

@@ -1,0 +1,69 @@
+"""Shipping exact histograms from workers to the master, with a final flush that cannot be lost.
+
+Workers piggy-back their drained deltas on Locust's own worker report (every 3 s). At the end,
+Locust's master sends "quit" and waits only 0.5 s for the workers' last reports, so samples can be
+lost on a busy machine. When the master stops, it therefore asks every worker to stop its users
+and send one final delta, and waits (bounded) for each answer before the verdict is computed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import gevent
+from locust.runners import MasterRunner, WorkerRunner
+
+logger = logging.getLogger(__name__)
+
+REPORT_KEY = "agentload"
+FLUSH = "agentload_flush"
+FINAL = "agentload_final"
+FINAL_WAIT_S = 15.0
+
+
+def install_worker(environment: Any) -> None:
+    runner: WorkerRunner = environment.runner
+    suite = environment.agentload
+
+    def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
+        data[REPORT_KEY] = suite.recorder.drain()
+
+    def on_flush(environment: Any, msg: Any, **_: Any) -> None:
+        runner.stop()
+        runner.send_message(FINAL, {"client_id": runner.client_id, REPORT_KEY: suite.recorder.drain()})
+
+    environment.events.report_to_master.add_listener(on_report_to_master)
+    runner.register_message(FLUSH, on_flush)
+
+
+def install_master(environment: Any) -> None:
+    runner: MasterRunner = environment.runner
+    suite = environment.agentload
+    pending: set[str] = set()
+
+    def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+        if REPORT_KEY in data:
+            suite.aggregate.merge_wire(data[REPORT_KEY])
+
+    def on_final(environment: Any, msg: Any, **_: Any) -> None:
+        suite.aggregate.merge_wire(msg.data[REPORT_KEY])
+        pending.discard(msg.data["client_id"])
+
+    def on_test_stop(environment: Any, **_: Any) -> None:
+        pending.clear()
+        pending.update(worker.id for worker in runner.clients.all if worker.state != "missing")
+        for worker_id in sorted(pending):
+            runner.send_message(FLUSH, None, worker_id)
+        deadline = time.monotonic() + FINAL_WAIT_S
+        while pending and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        for worker_id in sorted(pending):
+            note = f"lost worker {worker_id}: no final report"
+            logger.warning(note)
+            suite.aggregate.incomplete.append(note)
+
+    environment.events.worker_report.add_listener(on_worker_report)
+    environment.events.test_stop.add_listener(on_test_stop)
+    runner.register_message(FINAL, on_final)

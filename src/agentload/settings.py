@@ -1,0 +1,164 @@
+"""The one place where environment variables and Locust options are read.
+
+Everything else receives a frozen `Settings`. Values are parsed where they arrive, by small
+`parse_*` functions whose errors quote the bad value, so a typo in CI fails in one clear line
+(exit 2) before any load is generated. Secrets come from the process environment only, never from
+Locust options: Locust copies its options into the web UI and into every worker's spawn message.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_BASE_URL = "http://localhost:3000"
+DEFAULT_TIMEOUT_S = 10.0  # the seed's request timeout
+ENDPOINTS = ("health", "intent", "step", "chat")
+
+
+class SettingsError(ValueError):
+    """A bad option or environment value; its message is one line naming the source and the value."""
+
+
+class Secret(str):
+    """A string that never shows itself in repr(), logs or f-strings with !r."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str = DEFAULT_BASE_URL
+    test_user_id: str = "k6-test-user"
+    clerk_id: str = "test_clerk_id"
+    internal_key: Secret = field(default=Secret("test-key"), repr=False)
+    time_scale: float = 1.0
+    timeouts_s: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, DEFAULT_TIMEOUT_S))
+    budgets_path: str = "budgets.yaml"
+    report_only: bool = False
+    report_json: str | None = None
+    report_junit: str | None = None
+    baseline: str | None = None
+    skip_health_check: bool = False
+
+    @property
+    def safe_base_url(self) -> str:
+        return redact_url(self.base_url)
+
+
+def parse_time_scale(text: str, source: str) -> float:
+    """`--time-scale 10` compresses every duration tenfold; it must be a finite number > 0."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{source}: must be a number greater than 0 (got {str(text)[:40]!r})")
+    return value
+
+
+def parse_bool(text: str, source: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{source}: must be true or false (got {str(text)[:40]!r})")
+
+
+def parse_base_url(text: str, source: str) -> str:
+    """An http(s) URL with a host; trailing slashes are dropped so paths join cleanly."""
+    try:
+        parts = urlsplit(text.strip())
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = None, False
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        shown = redact_url(text)[:60]
+        raise SettingsError(f"{source}: must be an http(s) URL like http://localhost:3000 (got {shown!r})")
+    return text.strip().rstrip("/")
+
+
+def parse_timeout(text: str, source: str) -> float:
+    """Seconds, as a number (`10`) or with a unit (`10s`, `500ms`)."""
+    raw = str(text).strip().lower()
+    scale = 1.0
+    if raw.endswith("ms"):
+        raw, scale = raw[:-2], 0.001
+    elif raw.endswith("s"):
+        raw = raw[:-1]
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{source}: must be a duration like 10s (got {str(text)[:40]!r})")
+    return value
+
+
+def parse_timeouts(text: str, source: str) -> dict[str, float]:
+    """`10s` for every endpoint, or `chat=30s,intent=5s` per endpoint (the rest keep 10 s)."""
+    timeouts = dict.fromkeys(ENDPOINTS, DEFAULT_TIMEOUT_S)
+    if "=" not in text:
+        return dict.fromkeys(ENDPOINTS, parse_timeout(text, source))
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        endpoint, _, value = item.partition("=")
+        if endpoint.strip() not in ENDPOINTS:
+            raise SettingsError(f"{source}: unknown endpoint {endpoint.strip()[:40]!r} (expected one of {', '.join(ENDPOINTS)})")
+        timeouts[endpoint.strip()] = parse_timeout(value, f"{source}[{endpoint.strip()}]")
+    return timeouts
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password part, safe to print."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from Locust's parsed options (may be None) and the environment."""
+    env = os.environ if env is None else env
+    opt = _OptionReader(options)
+    base_url = host or env.get("BASE_URL") or DEFAULT_BASE_URL
+    source = "--host" if host else "BASE_URL"
+    time_scale = opt.get("time_scale") or env.get("AGENTLOAD_TIME_SCALE") or "1"
+    ts_source = "--time-scale" if opt.get("time_scale") else "AGENTLOAD_TIME_SCALE"
+    timeouts = opt.get("request_timeout") or env.get("AGENTLOAD_TIMEOUT") or str(DEFAULT_TIMEOUT_S)
+    report_only = opt.get("report_only") or env.get("AGENTLOAD_REPORT_ONLY", "false")
+    return Settings(
+        base_url=parse_base_url(base_url, source),
+        test_user_id=env.get("TEST_USER_ID") or Settings.test_user_id,
+        clerk_id=env.get("CLERK_ID") or Settings.clerk_id,
+        internal_key=Secret(env.get("INTERNAL_SYSTEM_KEY") or "test-key"),
+        time_scale=parse_time_scale(str(time_scale), ts_source),
+        timeouts_s=parse_timeouts(str(timeouts), "--request-timeout"),
+        budgets_path=opt.get("budgets") or env.get("AGENTLOAD_BUDGETS") or "budgets.yaml",
+        report_only=report_only is True or parse_bool(str(report_only), "AGENTLOAD_REPORT_ONLY"),
+        report_json=opt.get("report_json") or None,
+        report_junit=opt.get("report_junit") or None,
+        baseline=opt.get("baseline") or None,
+        skip_health_check=bool(opt.get("skip_health_check")),
+    )
+
+
+class _OptionReader:
+    """Reads attributes of Locust's parsed options, tolerating None and missing attributes."""
+
+    def __init__(self, options: Any) -> None:
+        self._options = options
+
+    def get(self, name: str) -> Any:
+        return getattr(self._options, name, None) if self._options is not None else None

@@ -1,0 +1,216 @@
+"""The platform's API as the users call it: build a request, send it, classify it, report it.
+
+Each call produces one `Sample` and reports it once, through Locust's own request event (so
+Locust's stats, failures table and web UI see it) with the sample in the event's context (so the
+plugin records it exactly). A whole-request deadline per endpoint (the seed uses 10 s) turns a
+stalled response into a named `timeout` instead of a hung user.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+
+from agentload.metrics import Sample
+from agentload.settings import Settings
+from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name
+from agentload.traffic.sse import SseParser, StreamTiming
+
+SERVICE_METRIC = {
+    "health": "health_check_latency",
+    "intent": "intent_inference_latency",
+    "step": "step_execution_latency",
+    "chat": "chat_response_latency",
+}
+PATHS = {"health": "/api/health", "intent": "/api/intent", "step": "/api/webhooks/execute-step", "chat": "/api/chat"}
+TOOLS = ("search_web", "send_email", "create_calendar_event", "book_table", "query_database", "call_api")
+
+
+class RequestFailure(Exception):
+    """The exception Locust shows in its failures table; its repr is just the failure name."""
+
+    def __repr__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Call:
+    endpoint: str
+    method: str
+    body: dict[str, Any] | None
+    headers: dict[str, str]
+    stream: bool = False
+
+
+class AgentApi:
+    """One user's view of the platform: headers from settings, a fresh trace id per request."""
+
+    def __init__(self, client: Any, settings: Settings, rng: random.Random | None = None) -> None:
+        self.client = client
+        self.settings = settings
+        self.rng = rng or random.Random()
+        self._step_index = 0
+
+    def health(self, scheduled_at: float | None = None) -> Sample:
+        return self.send(Call("health", "GET", None, self._headers()), scheduled_at)
+
+    def intent(self, text: str, scheduled_at: float | None = None) -> Sample:
+        body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location()}
+        return self.send(Call("intent", "POST", body, self._headers(user=True)), scheduled_at)
+
+    def step(self, scheduled_at: float | None = None) -> Sample:
+        self._step_index += 1
+        body = {
+            "executionId": f"exec-{uuid.uuid4().hex}",
+            "stepIndex": self._step_index,
+            "tool": self.rng.choice(TOOLS),
+            "input": {"query": "agentload synthetic step"},
+        }
+        return self.send(Call("step", "POST", body, self._headers(internal=True)), scheduled_at)
+
+    def chat(self, text: str, stream: bool = True, scheduled_at: float | None = None) -> Sample:
+        body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location(), "stream": stream}
+        headers = self._headers(user=True)
+        if stream:
+            headers["Accept"] = "text/event-stream"
+        return self.send(Call("chat", "POST", body, headers, stream), scheduled_at)
+
+    def _headers(self, user: bool = False, internal: bool = False) -> dict[str, str]:
+        headers = {"X-Trace-Id": uuid.uuid4().hex}
+        if user:
+            headers["X-Test-User-Id"] = self.settings.test_user_id
+            headers["X-Clerk-Id"] = self.settings.clerk_id
+        if internal:
+            headers["X-Internal-System-Key"] = str(self.settings.internal_key)
+        return headers
+
+    def _location(self) -> dict[str, float]:
+        return {"lat": round(self.rng.uniform(-60, 60), 4), "lng": round(self.rng.uniform(-180, 180), 4)}
+
+    def send(self, call: Call, scheduled_at: float | None = None) -> Sample:
+        """Send `call` under its endpoint's deadline and report exactly one sample for it."""
+        started = time.perf_counter()
+        lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
+        deadline = gevent.Timeout(self.settings.timeouts_s[call.endpoint])
+        deadline.start()
+        try:
+            response = self.client.request(
+                call.method, PATHS[call.endpoint], name=SERVICE_METRIC[call.endpoint], headers=call.headers,
+                json=call.body,
+                stream=call.stream, catch_response=True, context={"agentload": None},
+            )
+            with response:
+                sample = self._judge(call, response, started, deadline, lag_ms)
+                response.request_meta["response_time"] = sample.latency_ms
+                response.request_meta["context"]["agentload"] = sample
+                if sample.outcome == OK:
+                    response.success()
+                else:
+                    response.failure(RequestFailure(sample.failure))
+            return sample
+        except gevent.Timeout as exc:
+            if exc is not deadline:
+                raise
+            return self._report_timeout(call, started, lag_ms)
+        finally:
+            deadline.cancel()
+
+    def _judge(self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None) -> Sample:
+        status = response.status_code or 0
+        if status == 0:
+            outcome = Outcome(ERROR, failure_name(_root_cause(response.error)))
+            return self._sample(call, outcome, started, status, lag_ms)
+        headers = dict(response.headers or {})
+        by_status = classify_status(call.endpoint, status, headers)
+        if call.stream and by_status is None:
+            return self._read_stream(call, response, started, deadline, lag_ms)
+        try:
+            body = response.content or b""
+        except gevent.Timeout as exc:
+            if exc is not deadline:
+                raise
+            return self._sample(call, Outcome(ERROR, "timeout"), started, status, lag_ms)
+        except Exception as exc:  # noqa: BLE001 - any transport failure while reading the body is named
+            return self._sample(call, Outcome(ERROR, failure_name(_root_cause(exc))), started, status, lag_ms)
+        outcome = by_status or classify(call.endpoint, status, headers, body, call.body or {})
+        return self._sample(call, outcome, started, status, lag_ms)
+
+    def _read_stream(self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None) -> Sample:
+        timing, broken = read_events(response._response, started, deadline)
+        ended = time.perf_counter()
+        if broken is None and timing.malformed:
+            broken = f"invalid stream: {timing.malformed}"
+        elif broken is None and not timing.done:
+            broken = "truncated stream"
+        outcome = Outcome(ERROR, broken) if broken else Outcome(OK)
+        return Sample(
+            metric=SERVICE_METRIC[call.endpoint], latency_ms=(ended - started) * 1000, outcome=outcome.kind,
+            failure=outcome.failure, status=response.status_code, ttft_ms=timing.ttft_ms,
+            inter_token_ms=tuple(timing.gaps_ms), output_tokens=timing.output_tokens,
+            tokens_per_second=timing.tokens_per_second(ended), schedule_lag_ms=lag_ms,
+        )
+
+    def _sample(self, call: Call, outcome: Outcome, started: float, status: int, lag_ms: float | None) -> Sample:
+        latency = (time.perf_counter() - started) * 1000
+        return Sample(SERVICE_METRIC[call.endpoint], latency, outcome.kind, outcome.failure, status, schedule_lag_ms=lag_ms)
+
+    def _report_timeout(self, call: Call, started: float, lag_ms: float | None) -> Sample:
+        sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
+        self.client.request_event.fire(
+            request_type=call.method, name=SERVICE_METRIC[call.endpoint], response_time=sample.latency_ms,
+            response_length=0, exception=RequestFailure("timeout"), context={"agentload": sample},
+            start_time=time.time() - sample.latency_ms / 1000, url=PATHS[call.endpoint], response=None,
+        )
+        return sample
+
+
+def read_events(stream: Any, started: float, deadline: gevent.Timeout) -> tuple[StreamTiming, str | None]:
+    """Read SSE lines as they arrive; returns the timing and a failure name if the read broke."""
+    timing = StreamTiming(started_at=started)
+    parser = SseParser()
+    try:
+        while not timing.done:
+            line = stream.readline(b"\n")
+            if not line:
+                break
+            arrived = time.perf_counter()
+            for data in parser.feed(line):
+                timing.on_event(data, arrived)
+    except gevent.Timeout as exc:
+        if exc is not deadline:
+            raise
+        return _abandon(stream, timing, "timeout")
+    except Exception as exc:  # noqa: BLE001 - a broken connection mid-stream is a named failure
+        return _abandon(stream, timing, _stream_failure(exc))
+    if timing.done:
+        _drain(stream)
+    return timing, None
+
+
+def _stream_failure(exc: BaseException) -> str:
+    name = failure_name(_root_cause(exc))
+    return "truncated stream" if name in ("connection reset", "invalid response") else name
+
+
+def _abandon(stream: Any, timing: StreamTiming, failure: str) -> tuple[StreamTiming, str]:
+    """Close a half-read response so its connection is never reused."""
+    stream.release()
+    return timing, failure
+
+
+def _drain(stream: Any) -> None:
+    """Consume the bytes after [DONE] (the chunked terminator) so the connection can be reused."""
+    while stream.readline(b"\n"):
+        pass
+
+
+def _root_cause(exc: BaseException | None) -> BaseException:
+    """geventhttpclient wraps the real socket error in RetriesExceeded; unwrap it for naming."""
+    while exc is not None and getattr(exc, "original", None) is not None:
+        exc = exc.original
+    return exc if exc is not None else RuntimeError("unknown failure")

@@ -1,0 +1,60 @@
+"""Settings: environment variables, Locust options, clean errors, and secrets that never print."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from agentload.settings import Secret, SettingsError, load, redact_url
+
+
+def test_seed_defaults() -> None:
+    """With nothing set, the seed's defaults apply."""
+    settings = load(None, None, env={})
+    assert settings.base_url == "http://localhost:3000"
+    assert (settings.test_user_id, settings.clerk_id, str(settings.internal_key)) == ("k6-test-user", "test_clerk_id", "test-key")
+    assert settings.timeouts_s["chat"] == 10.0
+
+
+def test_host_option_wins_over_base_url() -> None:
+    """--host overrides BASE_URL, which overrides the default."""
+    assert load(None, "http://127.0.0.1:9/", env={"BASE_URL": "http://x:1"}).base_url == "http://127.0.0.1:9"
+    assert load(None, None, env={"BASE_URL": "http://x:1"}).base_url == "http://x:1"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AGENTLOAD_TIME_SCALE": "fast"}, "AGENTLOAD_TIME_SCALE: must be a number greater than 0 (got 'fast')"),
+        ({"AGENTLOAD_TIME_SCALE": "0"}, "AGENTLOAD_TIME_SCALE: must be a number greater than 0 (got '0')"),
+        ({"BASE_URL": "localhost:3000"}, "BASE_URL: must be an http(s) URL like http://localhost:3000 (got 'localhost:3000')"),
+        ({"AGENTLOAD_REPORT_ONLY": "maybe"}, "AGENTLOAD_REPORT_ONLY: must be true or false (got 'maybe')"),
+        ({"AGENTLOAD_TIMEOUT": "soon"}, "--request-timeout: must be a duration like 10s (got 'soon')"),
+    ],
+)
+def test_bad_values_give_one_line_naming_the_source(env, message) -> None:
+    """Every bad value is reported in one line naming where it came from and what it was."""
+    with pytest.raises(SettingsError) as info:
+        load(None, None, env=env)
+    assert str(info.value) == message
+
+
+def test_per_endpoint_timeouts() -> None:
+    """Per-endpoint timeouts override only the endpoints named."""
+    options = SimpleNamespace(request_timeout="chat=30s,intent=500ms")
+    timeouts = load(options, None, env={}).timeouts_s
+    assert timeouts == {"health": 10.0, "intent": 0.5, "step": 10.0, "chat": 30.0}
+
+
+def test_secret_never_shows_in_repr() -> None:
+    """The internal key is absent from the settings' repr and the Secret's repr."""
+    settings = load(None, None, env={"INTERNAL_SYSTEM_KEY": "sk-very-distinctive-123"})
+    assert "sk-very-distinctive-123" not in repr(settings)
+    assert "sk-very-distinctive-123" not in repr(Secret("sk-very-distinctive-123"))
+
+
+def test_credentials_in_urls_are_redacted() -> None:
+    """user:password in a URL never reaches output, including in error messages."""
+    assert redact_url("http://bob:hunter2@example.test:8080/x") == "http://***@example.test:8080/x"
+    with pytest.raises(SettingsError) as info:
+        load(None, None, env={"BASE_URL": "ftp://bob:hunter2@example.test"})
+    assert "hunter2" not in str(info.value)

@@ -1,0 +1,61 @@
+"""Response classification: every class and failure name, including the edge cases."""
+
+import errno
+import json
+import socket
+
+import pytest
+
+from agentload.traffic.classify import ERROR, OK, SHED, classify, failure_name
+
+INTENT_OK = json.dumps({"intent": {"type": "order_taxi", "confidence": 0.9, "entities": {}}, "intents": []}).encode()
+STEP_SENT = {"executionId": "exec-1", "stepIndex": 1}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "headers", "body", "kind", "failure"),
+    [
+        ("intent", 200, {}, INTENT_OK, OK, None),
+        ("intent", 200, {}, b'{"intent": {}}', ERROR, "invalid body: intent.type missing"),
+        ("intent", 200, {}, b'["valid json", "wrong shape"]', ERROR, "invalid body: intent.type missing"),
+        ("intent", 200, {}, b"<html>", ERROR, "invalid body: not JSON"),
+        ("intent", 500, {}, b"", ERROR, "http 500"),
+        ("intent", 502, {}, b"", ERROR, "http 502"),
+        ("intent", 503, {}, b"", ERROR, "http 503"),
+        ("intent", 503, {"Retry-After": "1"}, b"", SHED, "shed: http 503"),
+        ("intent", 429, {"retry-after": "1"}, b"", SHED, "shed: http 429"),
+        ("intent", 429, {}, b"", SHED, "shed: http 429"),
+        ("intent", 401, {}, b"{}", ERROR, "http 401"),
+        ("intent", 404, {}, b"{}", ERROR, "http 404"),
+        ("step", 200, {}, json.dumps({"executionId": "exec-1"}).encode(), OK, None),
+        ("step", 202, {}, b'{"status": "accepted"}', OK, None),
+        ("step", 200, {}, json.dumps({"executionId": "other"}).encode(), ERROR, "invalid body: executionId not echoed"),
+        ("step", 201, {}, b"{}", ERROR, "http 201"),
+        ("chat", 200, {}, b'{"message": {"role": "assistant", "content": "hi"}}', OK, None),
+        ("chat", 200, {}, b'{"message": {}}', ERROR, "invalid body: message.content missing"),
+        ("health", 200, {}, b'{"status": "ok"}', OK, None),
+        ("health", 200, {}, b'{"status": "degraded"}', ERROR, "invalid body: status is not ok"),
+    ],
+)
+def test_classification_table(endpoint, status, headers, body, kind, failure) -> None:
+    """Status and body decide OK, ERROR with a name, or SHED, per endpoint contract."""
+    outcome = classify(endpoint, status, headers, body, STEP_SENT)
+    assert (outcome.kind, outcome.failure) == (kind, failure)
+
+
+@pytest.mark.parametrize(
+    ("exc", "name"),
+    [
+        (TimeoutError(), "timeout"),
+        (socket.timeout(), "timeout"),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), "connection refused"),
+        (ConnectionResetError(errno.ECONNRESET, "reset"), "connection reset"),
+        (BrokenPipeError(), "connection reset"),
+        (socket.gaierror(-2, "Name or service not known"), "dns failure"),
+        (OSError(errno.ECONNREFUSED, "refused"), "connection refused"),
+        (ValueError("odd"), "connection error: ValueError"),
+    ],
+)
+def test_transport_failures_have_stable_names(exc, name) -> None:
+    """Transport exceptions map to short, stable failure names."""
+    assert failure_name(exc) == name
