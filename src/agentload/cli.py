@@ -46,10 +46,21 @@ def run_demo(time_scale: str, report_json: str, platform_args: list[str]) -> int
         sys.stderr.write(f"agentload demo: the reference platform did not start: {exc}\n")
         return 3
     with platform:
-        print(f"agentload demo: reference platform at {platform.url}; running the budget profile (time scale {time_scale})")
+        print(f"agentload demo: platform at {platform.url}; budget profile at time scale {time_scale}")
         command = [
-            sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", platform.url,
-            "--time-scale", time_scale, "--report-json", report_json, "--only-summary",
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--headless",
+            "--host",
+            platform.url,
+            "--time-scale",
+            time_scale,
+            "--report-json",
+            report_json,
+            "--only-summary",
         ]
         env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
         return subprocess.call(command, env=env)

@@ -17,9 +17,10 @@ from typing import Any
 
 from agentload import __version__
 from agentload.budgets import evaluate
-from agentload.budgets.model import Verdict
+from agentload.budgets.model import Policy, Verdict
 from agentload.metrics import Snapshot
 from agentload.reporting import (
+    analyse_stages,
     append_step_summary,
     build_junit,
     build_markdown,
@@ -38,26 +39,37 @@ def conclude(suite: Suite, environment: Any) -> int:
     """Evaluate the budgets, print and write every report, and return the process exit code."""
     snapshot = suite.snapshot(run_metadata(suite, environment))
     verdict = evaluate(suite.budget_file, snapshot, suite.baseline)
-    print_summary(snapshot, verdict)
-    write_reports(suite, snapshot, verdict)
+    breaking_point = analyse_stages(snapshot, suite.budget_file) if len(snapshot.stages) > 1 else None
+    print_summary(snapshot, verdict, suite.budget_file.policy, breaking_point)
+    write_reports(suite, snapshot, verdict, breaking_point)
     if suite.settings.report_only:
         print(f"report-only mode: verdict {verdict.status}, exiting 0 instead of {verdict.exit_code}")
         return 0
     return verdict.exit_code
 
 
-def print_summary(snapshot: Snapshot, verdict: Verdict) -> None:
+def print_summary(snapshot: Snapshot, verdict: Verdict, policy: Policy, breaking_point: Any) -> None:
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    sys.stdout.write("\n" + render_summary(snapshot, verdict, color=color) + "\n")
+    text = render_summary(
+        snapshot,
+        verdict,
+        color=color,
+        shed_counts_as_error=policy.shed_counts_as_error,
+        breaking_point=breaking_point,
+    )
+    sys.stdout.write("\n" + text + "\n")
     sys.stdout.flush()
 
 
-def write_reports(suite: Suite, snapshot: Snapshot, verdict: Verdict) -> None:
+def write_reports(suite: Suite, snapshot: Snapshot, verdict: Verdict, breaking_point: Any) -> None:
     settings = suite.settings
+    report = build_report(snapshot, verdict, snapshot.meta, breaking_point=breaking_point)
+    junit = build_junit(verdict, snapshot, inconclusive_fails=suite.budget_file.policy.inconclusive_fails)
+    markdown = build_markdown(snapshot, verdict)
     writers = [
-        (settings.report_json, lambda path: write_json(path, build_report(snapshot, verdict, snapshot.meta))),
-        (settings.report_junit, lambda path: write_junit(path, build_junit(verdict, snapshot))),
-        (os.environ.get("GITHUB_STEP_SUMMARY"), lambda _: append_step_summary(build_markdown(snapshot, verdict))),
+        (settings.report_json, lambda path: write_json(path, report)),
+        (settings.report_junit, lambda path: write_junit(path, junit)),
+        (os.environ.get("GITHUB_STEP_SUMMARY"), lambda _: append_step_summary(markdown)),
     ]
     for path, write in writers:
         if not path:
@@ -85,7 +97,9 @@ def _profile_name(environment: Any, options: Any) -> str:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=2, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=2, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

@@ -26,15 +26,34 @@ from agentload.suite import Suite
 @events.init_command_line_parser.add_listener
 def add_options(parser: Any) -> None:
     parser.add_argument("--budgets", default="budgets.yaml", help="budgets file (default: budgets.yaml)")
-    parser.add_argument("--time-scale", default=None, help="divide every profile duration by F (env AGENTLOAD_TIME_SCALE)")
-    parser.add_argument("--report-only", action="store_true", default=False, help="print the verdict but exit 0 (baselining)")
-    parser.add_argument("--report-json", default=None, include_in_web_ui=False, help="write the JSON report here")
-    parser.add_argument("--report-junit", default=None, include_in_web_ui=False, help="write a JUnit XML file here")
-    parser.add_argument("--baseline", default=None, include_in_web_ui=False, help="earlier JSON report to compare against")
-    parser.add_argument("--request-timeout", default=None, include_in_web_ui=False,
-                       help="per-request deadline: 10s, or per endpoint chat=30s,intent=5s (env AGENTLOAD_TIMEOUT)")
-    parser.add_argument("--skip-health-check", action="store_true", default=False, include_in_web_ui=False,
-                       help="do not check GET /api/health before load starts")
+    parser.add_argument(
+        "--time-scale", default=None, help="divide every profile duration by F (env AGENTLOAD_TIME_SCALE)"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", default=False, help="print the verdict but exit 0 (baselining)"
+    )
+    parser.add_argument(
+        "--report-json", default=None, include_in_web_ui=False, help="write the JSON report here"
+    )
+    parser.add_argument(
+        "--report-junit", default=None, include_in_web_ui=False, help="write a JUnit XML file here"
+    )
+    parser.add_argument(
+        "--baseline", default=None, include_in_web_ui=False, help="earlier JSON report to compare against"
+    )
+    parser.add_argument(
+        "--request-timeout",
+        default=None,
+        include_in_web_ui=False,
+        help="per-request deadline: 10s, or per endpoint chat=30s,intent=5s (env AGENTLOAD_TIMEOUT)",
+    )
+    parser.add_argument(
+        "--skip-health-check",
+        action="store_true",
+        default=False,
+        include_in_web_ui=False,
+        help="do not check GET /api/health before load starts",
+    )
 
 
 def config_error(message: str) -> None:

@@ -38,7 +38,9 @@ class Settings:
     clerk_id: str = "test_clerk_id"
     internal_key: Secret = field(default=Secret("test-key"), repr=False)
     time_scale: float = 1.0
-    timeouts_s: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, DEFAULT_TIMEOUT_S))
+    timeouts_s: Mapping[str, float] = field(
+        default_factory=lambda: dict.fromkeys(ENDPOINTS, DEFAULT_TIMEOUT_S)
+    )
     budgets_path: str = "budgets.yaml"
     report_only: bool = False
     report_json: str | None = None
@@ -109,7 +111,9 @@ def parse_timeouts(text: str, source: str) -> dict[str, float]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         endpoint, _, value = item.partition("=")
         if endpoint.strip() not in ENDPOINTS:
-            raise SettingsError(f"{source}: unknown endpoint {endpoint.strip()[:40]!r} (expected one of {', '.join(ENDPOINTS)})")
+            raise SettingsError(
+                f"{source}: unknown endpoint {endpoint.strip()[:40]!r} (one of {', '.join(ENDPOINTS)})"
+            )
         timeouts[endpoint.strip()] = parse_timeout(value, f"{source}[{endpoint.strip()}]")
     return timeouts
 

@@ -11,7 +11,11 @@ def test_seed_defaults() -> None:
     """With nothing set, the seed's defaults apply."""
     settings = load(None, None, env={})
     assert settings.base_url == "http://localhost:3000"
-    assert (settings.test_user_id, settings.clerk_id, str(settings.internal_key)) == ("k6-test-user", "test_clerk_id", "test-key")
+    assert (settings.test_user_id, settings.clerk_id, str(settings.internal_key)) == (
+        "k6-test-user",
+        "test_clerk_id",
+        "test-key",
+    )
     assert settings.timeouts_s["chat"] == 10.0
 
 
@@ -24,9 +28,15 @@ def test_host_option_wins_over_base_url() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"AGENTLOAD_TIME_SCALE": "fast"}, "AGENTLOAD_TIME_SCALE: must be a number greater than 0 (got 'fast')"),
+        (
+            {"AGENTLOAD_TIME_SCALE": "fast"},
+            "AGENTLOAD_TIME_SCALE: must be a number greater than 0 (got 'fast')",
+        ),
         ({"AGENTLOAD_TIME_SCALE": "0"}, "AGENTLOAD_TIME_SCALE: must be a number greater than 0 (got '0')"),
-        ({"BASE_URL": "localhost:3000"}, "BASE_URL: must be an http(s) URL like http://localhost:3000 (got 'localhost:3000')"),
+        (
+            {"BASE_URL": "localhost:3000"},
+            "BASE_URL: must be an http(s) URL like http://localhost:3000 (got 'localhost:3000')",
+        ),
         ({"AGENTLOAD_REPORT_ONLY": "maybe"}, "AGENTLOAD_REPORT_ONLY: must be true or false (got 'maybe')"),
         ({"AGENTLOAD_TIMEOUT": "soon"}, "--request-timeout: must be a duration like 10s (got 'soon')"),
     ],

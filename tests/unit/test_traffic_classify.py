@@ -8,7 +8,9 @@ import pytest
 
 from agentload.traffic.classify import ERROR, OK, SHED, classify, failure_name
 
-INTENT_OK = json.dumps({"intent": {"type": "order_taxi", "confidence": 0.9, "entities": {}}, "intents": []}).encode()
+INTENT_OK = json.dumps(
+    {"intent": {"type": "order_taxi", "confidence": 0.9, "entities": {}}, "intents": []}
+).encode()
 STEP_SENT = {"executionId": "exec-1", "stepIndex": 1}
 
 
@@ -29,7 +31,14 @@ STEP_SENT = {"executionId": "exec-1", "stepIndex": 1}
         ("intent", 404, {}, b"{}", ERROR, "http 404"),
         ("step", 200, {}, json.dumps({"executionId": "exec-1"}).encode(), OK, None),
         ("step", 202, {}, b'{"status": "accepted"}', OK, None),
-        ("step", 200, {}, json.dumps({"executionId": "other"}).encode(), ERROR, "invalid body: executionId not echoed"),
+        (
+            "step",
+            200,
+            {},
+            json.dumps({"executionId": "other"}).encode(),
+            ERROR,
+            "invalid body: executionId not echoed",
+        ),
         ("step", 201, {}, b"{}", ERROR, "http 201"),
         ("chat", 200, {}, b'{"message": {"role": "assistant", "content": "hi"}}', OK, None),
         ("chat", 200, {}, b'{"message": {}}', ERROR, "invalid body: message.content missing"),
@@ -47,7 +56,7 @@ def test_classification_table(endpoint, status, headers, body, kind, failure) ->
     ("exc", "name"),
     [
         (TimeoutError(), "timeout"),
-        (socket.timeout(), "timeout"),
+        (TimeoutError(), "timeout"),
         (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), "connection refused"),
         (ConnectionResetError(errno.ECONNRESET, "reset"), "connection reset"),
         (BrokenPipeError(), "connection reset"),

@@ -8,8 +8,14 @@ from agentload.traffic.sse import SseParser, StreamTiming, interpret
 
 
 def openai_stream(tokens: list[str], usage: int | None = None) -> bytes:
-    events = [{"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": t}}]} for t in tokens]
-    final = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    events = [
+        {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": t}}]}
+        for t in tokens
+    ]
+    final = {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
     if usage is not None:
         final["usage"] = {"prompt_tokens": 3, "completion_tokens": usage, "total_tokens": usage + 3}
     body = "".join(f"data: {json.dumps(e)}\n\n" for e in [*events, final])

@@ -27,7 +27,12 @@ SERVICE_METRIC = {
     "step": "step_execution_latency",
     "chat": "chat_response_latency",
 }
-PATHS = {"health": "/api/health", "intent": "/api/intent", "step": "/api/webhooks/execute-step", "chat": "/api/chat"}
+PATHS = {
+    "health": "/api/health",
+    "intent": "/api/intent",
+    "step": "/api/webhooks/execute-step",
+    "chat": "/api/chat",
+}
 TOOLS = ("search_web", "send_email", "create_calendar_event", "book_table", "query_database", "call_api")
 
 
@@ -74,7 +79,11 @@ class AgentApi:
         return self.send(Call("step", "POST", body, self._headers(internal=True)), scheduled_at)
 
     def chat(self, text: str, stream: bool = True, scheduled_at: float | None = None) -> Sample:
-        body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location(), "stream": stream}
+        body = {
+            "messages": [{"role": "user", "content": text}],
+            "userLocation": self._location(),
+            "stream": stream,
+        }
         headers = self._headers(user=True)
         if stream:
             headers["Accept"] = "text/event-stream"
@@ -100,9 +109,14 @@ class AgentApi:
         deadline.start()
         try:
             response = self.client.request(
-                call.method, PATHS[call.endpoint], name=SERVICE_METRIC[call.endpoint], headers=call.headers,
+                call.method,
+                PATHS[call.endpoint],
+                name=SERVICE_METRIC[call.endpoint],
+                headers=call.headers,
                 json=call.body,
-                stream=call.stream, catch_response=True, context={"agentload": None},
+                stream=call.stream,
+                catch_response=True,
+                context={"agentload": None},
             )
             with response:
                 sample = self._judge(call, response, started, deadline, lag_ms)
@@ -120,7 +134,9 @@ class AgentApi:
         finally:
             deadline.cancel()
 
-    def _judge(self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None) -> Sample:
+    def _judge(
+        self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None
+    ) -> Sample:
         status = response.status_code or 0
         if status == 0:
             outcome = Outcome(ERROR, failure_name(_root_cause(response.error)))
@@ -135,12 +151,14 @@ class AgentApi:
             if exc is not deadline:
                 raise
             return self._sample(call, Outcome(ERROR, "timeout"), started, status, lag_ms)
-        except Exception as exc:  # noqa: BLE001 - any transport failure while reading the body is named
+        except Exception as exc:
             return self._sample(call, Outcome(ERROR, failure_name(_root_cause(exc))), started, status, lag_ms)
         outcome = by_status or classify(call.endpoint, status, headers, body, call.body or {})
         return self._sample(call, outcome, started, status, lag_ms)
 
-    def _read_stream(self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None) -> Sample:
+    def _read_stream(
+        self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None
+    ) -> Sample:
         timing, broken = read_events(response._response, started, deadline)
         ended = time.perf_counter()
         if broken is None and timing.malformed:
@@ -149,22 +167,43 @@ class AgentApi:
             broken = "truncated stream"
         outcome = Outcome(ERROR, broken) if broken else Outcome(OK)
         return Sample(
-            metric=SERVICE_METRIC[call.endpoint], latency_ms=(ended - started) * 1000, outcome=outcome.kind,
-            failure=outcome.failure, status=response.status_code, ttft_ms=timing.ttft_ms,
-            inter_token_ms=tuple(timing.gaps_ms), output_tokens=timing.output_tokens,
-            tokens_per_second=timing.tokens_per_second(ended), schedule_lag_ms=lag_ms,
+            metric=SERVICE_METRIC[call.endpoint],
+            latency_ms=(ended - started) * 1000,
+            outcome=outcome.kind,
+            failure=outcome.failure,
+            status=response.status_code,
+            ttft_ms=timing.ttft_ms,
+            inter_token_ms=tuple(timing.gaps_ms),
+            output_tokens=timing.output_tokens,
+            tokens_per_second=timing.tokens_per_second(ended),
+            schedule_lag_ms=lag_ms,
         )
 
-    def _sample(self, call: Call, outcome: Outcome, started: float, status: int, lag_ms: float | None) -> Sample:
+    def _sample(
+        self, call: Call, outcome: Outcome, started: float, status: int, lag_ms: float | None
+    ) -> Sample:
         latency = (time.perf_counter() - started) * 1000
-        return Sample(SERVICE_METRIC[call.endpoint], latency, outcome.kind, outcome.failure, status, schedule_lag_ms=lag_ms)
+        return Sample(
+            SERVICE_METRIC[call.endpoint],
+            latency,
+            outcome.kind,
+            outcome.failure,
+            status,
+            schedule_lag_ms=lag_ms,
+        )
 
     def _report_timeout(self, call: Call, started: float, lag_ms: float | None) -> Sample:
         sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
         self.client.request_event.fire(
-            request_type=call.method, name=SERVICE_METRIC[call.endpoint], response_time=sample.latency_ms,
-            response_length=0, exception=RequestFailure("timeout"), context={"agentload": sample},
-            start_time=time.time() - sample.latency_ms / 1000, url=PATHS[call.endpoint], response=None,
+            request_type=call.method,
+            name=SERVICE_METRIC[call.endpoint],
+            response_time=sample.latency_ms,
+            response_length=0,
+            exception=RequestFailure("timeout"),
+            context={"agentload": sample},
+            start_time=time.time() - sample.latency_ms / 1000,
+            url=PATHS[call.endpoint],
+            response=None,
         )
         return sample
 
@@ -185,7 +224,7 @@ def read_events(stream: Any, started: float, deadline: gevent.Timeout) -> tuple[
         if exc is not deadline:
             raise
         return _abandon(stream, timing, "timeout")
-    except Exception as exc:  # noqa: BLE001 - a broken connection mid-stream is a named failure
+    except Exception as exc:
         return _abandon(stream, timing, _stream_failure(exc))
     if timing.done:
         _drain(stream)

@@ -76,7 +76,9 @@ def classify_status(endpoint: str, status: int, headers: Mapping[str, str]) -> O
     return None
 
 
-def classify(endpoint: str, status: int, headers: Mapping[str, str], body: bytes, sent: Mapping[str, Any]) -> Outcome:
+def classify(
+    endpoint: str, status: int, headers: Mapping[str, str], body: bytes, sent: Mapping[str, Any]
+) -> Outcome:
     """Classify a complete (non-streamed) response to `sent` on `endpoint`."""
     by_status = classify_status(endpoint, status, headers)
     if by_status is not None:

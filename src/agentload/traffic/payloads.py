@@ -59,4 +59,6 @@ def load_payloads(directory: str | None = None) -> Payloads:
     if directory:
         return Payloads(**{kind: read_prompts(Path(directory) / f"{kind}.txt") for kind in KINDS})
     shipped = resources.files("agentload.traffic") / "data"
-    return Payloads(**{kind: parse_prompts((shipped / f"{kind}.txt").read_text("utf-8"), f"{kind}.txt") for kind in KINDS})
+    return Payloads(
+        **{kind: parse_prompts((shipped / f"{kind}.txt").read_text("utf-8"), f"{kind}.txt") for kind in KINDS}
+    )

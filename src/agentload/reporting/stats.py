@@ -1,0 +1,62 @@
+"""How error, shed and request counts are read from a snapshot, the same way the gate reads them.
+
+The console, the Markdown summary, the JSON report and the stress analysis all need "errors per
+request"; deriving them in one place keeps the reporters from drifting apart and from the
+verdict. The convention is the one `agentload.budgets.evaluate` uses: `requests` counts every
+attempted request (failed and shed ones included), the `errors` counter counts hard failures and
+the `shed` counter counts load shedding (429, or 503 with Retry-After), which the traffic layer
+names `shed: ...` in the per-name failure table. When a counter is absent, it is summed from that
+table instead.
+"""
+
+from __future__ import annotations
+
+from agentload.budgets.model import Verdict
+from agentload.metrics import Snapshot
+
+
+def is_shed(failure: str) -> bool:
+    """True for a failure name that records load shedding (`shed: http 429`)."""
+    return failure.strip().lower().startswith("shed")
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """`numerator / denominator`, or None when there is nothing to divide by."""
+    return numerator / denominator if denominator else None
+
+
+def hard_errors(snapshot: Snapshot) -> dict[str, int]:
+    """Non-shed failures by name, largest first (ties by name)."""
+    pairs = [(name, n) for name, n in snapshot.errors.items() if not is_shed(name) and n]
+    return dict(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
+
+
+def hard_error_count(snapshot: Snapshot) -> int:
+    """Failed requests that were not shed (the `errors` counter)."""
+    if "errors" in snapshot.counters:
+        return snapshot.counter("errors")
+    return sum(hard_errors(snapshot).values())
+
+
+def shed_count(snapshot: Snapshot) -> int:
+    """Requests refused by load shedding (the `shed` counter)."""
+    if "shed" in snapshot.counters:
+        return snapshot.counter("shed")
+    return sum(n for name, n in snapshot.errors.items() if is_shed(name))
+
+
+def failed_count(snapshot: Snapshot, *, shed_counts_as_error: bool = True) -> int:
+    """Requests that count as errors: hard errors, plus shed ones when shedding counts."""
+    return hard_error_count(snapshot) + (shed_count(snapshot) if shed_counts_as_error else 0)
+
+
+def error_rate(snapshot: Snapshot, *, shed_counts_as_error: bool = True) -> float | None:
+    """The `error_rate` metric: failed requests per request (None without requests)."""
+    return ratio(
+        failed_count(snapshot, shed_counts_as_error=shed_counts_as_error), snapshot.counter("requests")
+    )
+
+
+def incomplete_reasons(snapshot: Snapshot, verdict: Verdict) -> list[str]:
+    """Why the run is incomplete, from the verdict and the snapshot, in order and without duplicates."""
+    return list(dict.fromkeys([*verdict.incomplete, *snapshot.incomplete]))
