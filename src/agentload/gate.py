@@ -18,6 +18,7 @@ from typing import Any
 from agentload import __version__
 from agentload.budgets import evaluate
 from agentload.budgets.model import Policy, Verdict
+from agentload.integrations import stages
 from agentload.metrics import Snapshot
 from agentload.reporting import (
     analyse_stages,
@@ -39,7 +40,8 @@ def conclude(suite: Suite, environment: Any) -> int:
     """Evaluate the budgets, print and write every report, and return the process exit code."""
     snapshot = suite.snapshot(run_metadata(suite, environment))
     verdict = evaluate(suite.budget_file, snapshot, suite.baseline)
-    breaking_point = analyse_stages(snapshot, suite.budget_file) if len(snapshot.stages) > 1 else None
+    wants_stages = bool(snapshot.meta.get("stage_windows"))
+    breaking_point = analyse_stages(snapshot, suite.budget_file) if wants_stages else None
     print_summary(snapshot, verdict, suite.budget_file.policy, breaking_point)
     write_reports(suite, snapshot, verdict, breaking_point)
     if suite.settings.report_only:
@@ -83,7 +85,12 @@ def write_reports(suite: Suite, snapshot: Snapshot, verdict: Verdict, breaking_p
 def run_metadata(suite: Suite, environment: Any) -> dict[str, Any]:
     options = environment.parsed_options
     profile = suite.profile or _profile_name(environment, options)
-    return {"profile": profile, "version": __version__, "git_commit": _git_commit()}
+    return {
+        "profile": profile,
+        "version": __version__,
+        "git_commit": _git_commit(),
+        "stage_windows": stages.stage_plan(environment),
+    }
 
 
 def _profile_name(environment: Any, options: Any) -> str:
@@ -116,3 +123,14 @@ def read_baseline(path: str | None) -> dict[str, Any] | None:
     if not isinstance(baseline, dict) or not isinstance(baseline.get("metrics"), dict):
         raise SettingsError(f"--baseline {path}: not an agentload JSON report (no 'metrics' object)")
     return baseline
+
+
+def save_locust_html(environment: Any, path: str) -> None:
+    """Locust writes its HTML report on a normal end and on Ctrl+C, but not on SIGTERM; we do."""
+    from locust.html import get_html_report
+
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(get_html_report(environment, show_download_link=False), encoding="utf-8")
+    except OSError as exc:
+        sys.stderr.write(f"agentload: cannot write HTML report {path}: {exc.strerror or exc}\n")

@@ -17,6 +17,8 @@ A `Recorder` lives in every process and holds what was recorded since it was las
 from __future__ import annotations
 
 import math
+import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -263,15 +265,39 @@ class Snapshot:
 
 
 class Aggregate:
-    """Merges drained deltas from every process, in arrival order, per stage."""
+    """Merges drained deltas from every process, in arrival order, per stage.
+
+    It also keeps the deltas of the last `RECENT_S` seconds, so live views (the web UI's Budgets
+    tab) can show a statistic over a recent window as well as cumulatively.
+    """
+
+    RECENT_S = 120.0
 
     def __init__(self) -> None:
         self.stages: dict[str, Delta] = {}
         self.incomplete: list[str] = []
+        self._recent: deque[tuple[float, Delta]] = deque()
 
-    def merge_wire(self, drained: Mapping[str, Mapping[str, Any]]) -> None:
+    def merge_wire(self, drained: Mapping[str, Mapping[str, Any]], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        arrived = Delta()
         for stage, wire in drained.items():
-            self.stages.setdefault(stage, Delta()).merge(Delta.from_wire(wire))
+            delta = Delta.from_wire(wire)
+            self.stages.setdefault(stage, Delta()).merge(delta)
+            arrived.merge(delta)
+        if not arrived.is_empty():
+            self._recent.append((now, arrived))
+        while self._recent and self._recent[0][0] < now - self.RECENT_S:
+            self._recent.popleft()
+
+    def window(self, seconds: float, now: float | None = None) -> Snapshot:
+        """What arrived in the last `seconds` (at most RECENT_S), as a snapshot without stages."""
+        now = time.monotonic() if now is None else now
+        recent = Delta()
+        for arrived_at, delta in self._recent:
+            if arrived_at >= now - seconds:
+                recent.merge(delta)
+        return Snapshot(histograms=recent.histograms, counters=recent.counters, errors=recent.errors)
 
     def total(self) -> Delta:
         whole = Delta()

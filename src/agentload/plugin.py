@@ -8,19 +8,23 @@ the exit code (which wins over Locust's own "any failure means exit 1").
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any
 
 from locust import events
-from locust.runners import MasterRunner, WorkerRunner
+from locust.event import EventHook
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from agentload import gate
+from agentload import gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
-from agentload.integrations import distributed
+from agentload.integrations import aggregation, stages
 from agentload.metrics import record_sample
 from agentload.settings import SettingsError, load
 from agentload.suite import Suite
+
+logger = logging.getLogger(__name__)
 
 
 @events.init_command_line_parser.add_listener
@@ -76,12 +80,34 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
     environment.agentload = suite
+    if not isinstance(runner, WorkerRunner) and not settings.skip_health_check:
+        _check_reachable(environment, suite)
     environment.events.request.add_listener(_recorder_listener(suite))
     environment.events.test_start.add_listener(_on_test_start)
+    _count_iterations(environment, suite)
+    profiles.install(environment)
+    stages.install(environment)
     if isinstance(runner, WorkerRunner):
-        distributed.install_worker(environment)
+        aggregation.install_worker(environment)
     elif isinstance(runner, MasterRunner):
-        distributed.install_master(environment)
+        aggregation.install_master(environment)
+    else:
+        aggregation.install_local(environment)
+
+
+def _check_reachable(environment: Any, suite: Suite) -> None:
+    """Headless runs against an unreachable target end here: exit 3, reports still written."""
+    reason = reachability.probe(suite.settings.base_url)
+    if reason is None:
+        return
+    message = reachability.unreachable_message(suite.settings.base_url, reason)
+    headless = bool(getattr(environment.parsed_options, "headless", False))
+    if not headless:
+        logger.warning(message)
+        return
+    sys.stderr.write(f"agentload: {message}\n")
+    suite.aggregate.incomplete.append(message)
+    sys.exit(gate.conclude(suite, environment))
 
 
 def _recorder_listener(suite: Suite) -> Any:
@@ -95,8 +121,19 @@ def _recorder_listener(suite: Suite) -> Any:
     return on_request
 
 
+def _count_iterations(environment: Any, suite: Suite) -> None:
+    """The arrival-rate executor announces started and dropped iterations through these events."""
+    for event, counter in (("iteration_started", "iterations"), ("dropped_iteration", "dropped_iterations")):
+        hook = EventHook()
+        hook.add_listener(lambda counter=counter, **_: suite.recorder.count(counter))
+        setattr(environment.events, event, hook)
+
+
 def _on_test_start(environment: Any, **_: Any) -> None:
     suite: Suite = environment.agentload
+    if isinstance(environment.runner, WorkerRunner):
+        # The master's custom options (time scale, timeouts) and host arrive with the spawn message.
+        suite.settings = load(environment.parsed_options, environment.host)
     suite.recorder.drain()
     suite.aggregate = type(suite.aggregate)()
     suite.started_at, suite.ended_at = time.time(), None
@@ -107,4 +144,17 @@ def on_quitting(environment: Any, **_: Any) -> None:
     suite: Suite | None = getattr(environment, "agentload", None)
     if suite is None or isinstance(environment.runner, WorkerRunner) or suite.budget_file is None:
         return
+    runner = environment.runner
+    if runner is not None and runner.state in (STATE_RUNNING, STATE_SPAWNING):
+        _stop_interrupted_run(environment, suite)
     environment.process_exit_code = gate.conclude(suite, environment)
+
+
+def _stop_interrupted_run(environment: Any, suite: Suite) -> None:
+    """SIGTERM/SIGINT mid-run: stop the users (workers flush), note it, keep Locust's HTML report."""
+    elapsed = time.time() - suite.started_at if suite.started_at else 0.0
+    environment.runner.stop()
+    suite.aggregate.incomplete.append(f"interrupted at t={elapsed:.0f}s before the profile finished")
+    html_file = getattr(environment.parsed_options, "html_file", None)
+    if html_file:
+        gate.save_locust_html(environment, html_file)

@@ -119,3 +119,15 @@ def test_stages_are_kept_apart_and_sum_to_the_total() -> None:
     assert snapshot.stages["hold 50"].histograms["intent_inference_latency"].count == 1
     assert snapshot.histograms["intent_inference_latency"].count == 2
     assert recorder.drain() == {}
+
+
+def test_window_keeps_only_recent_deltas() -> None:
+    """The recent window shows what arrived in the last N seconds; the total keeps everything."""
+    aggregate = Aggregate()
+    for at, value in ((0.0, 100.0), (50.0, 200.0), (58.0, 300.0)):
+        recorder = Recorder()
+        recorder.observe("intent_inference_latency", value)
+        aggregate.merge_wire(recorder.drain(), now=at)
+    recent = aggregate.window(10.0, now=60.0).histograms["intent_inference_latency"]
+    assert recent.count == 2 and recent.min == 200.0
+    assert aggregate.snapshot().histograms["intent_inference_latency"].count == 3

@@ -93,5 +93,7 @@ def format_ci(metric: str, low: float | None, high: float | None) -> str:
 
 
 def format_threshold(metric: str, comparison: str, threshold: float) -> str:
-    """`< 800ms`, `> 20`, `< 1.00%`."""
+    """`< 800ms`, `> 20`, `< 1.00%`; counts are "at most"/"at least" budgets, so `<= 0`."""
+    if METRICS.get(metric) == COUNT:
+        comparison = {"<": "<=", ">": ">="}.get(comparison, comparison)
     return f"{comparison} {format_value(metric, threshold)}"

@@ -1,10 +1,11 @@
-"""Shipping exact histograms from workers to the master, with a final flush that cannot be lost.
+"""How every process's samples reach the one `Aggregate` that the verdict reads.
 
-Workers piggy-back their drained deltas on Locust's own worker report (every 3 s). At the end,
-Locust's master sends "quit" and waits only 0.5 s for the workers' last reports, so samples can be
-lost on a busy machine. When the master stops, it therefore asks every worker to stop its users
-and send one final delta, and waits (bounded) for each answer before the verdict is computed.
-"""
+A local runner drains its recorder into the aggregate every second (so live views are current)
+and once more at the end. Workers piggy-back their drained deltas on Locust's own worker report
+(every 3 s). At the end, Locust's master sends "quit" and waits only 0.5 s for the workers' last
+reports, so samples can be lost on a busy machine. When the master stops, it therefore asks every
+worker to stop its users and send one final delta, and waits (bounded) for each answer before the
+verdict is computed."""
 
 from __future__ import annotations
 
@@ -67,3 +68,28 @@ def install_master(environment: Any) -> None:
     environment.events.worker_report.add_listener(on_worker_report)
     environment.events.test_stop.add_listener(on_test_stop)
     runner.register_message(FINAL, on_final)
+
+
+LOCAL_FLUSH_S = 1.0
+
+
+def install_local(environment: Any) -> None:
+    """Drain the local recorder into the aggregate every second while a test runs."""
+    suite = environment.agentload
+    flusher: list[gevent.Greenlet] = []
+
+    def flush_forever() -> None:
+        while True:
+            gevent.sleep(LOCAL_FLUSH_S)
+            suite.aggregate.merge_wire(suite.recorder.drain())
+
+    def on_test_start(**_: Any) -> None:
+        flusher.append(gevent.spawn(flush_forever))
+
+    def on_test_stop(**_: Any) -> None:
+        while flusher:
+            flusher.pop().kill(block=False)
+        suite.aggregate.merge_wire(suite.recorder.drain())
+
+    environment.events.test_start.add_listener(on_test_start)
+    environment.events.test_stop.add_listener(on_test_stop)

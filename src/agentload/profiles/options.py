@@ -1,0 +1,53 @@
+"""The two options the profiles read at run time: the time scale, and Locust's -u/-r/-t override.
+
+The time scale itself is parsed once, by `agentload.settings`; this module only reads it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from agentload.settings import load
+
+_USERS_GIVEN: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def time_scale(environment: Any) -> float:
+    """The run's time scale, as `agentload.settings` parsed it (--time-scale / AGENTLOAD_TIME_SCALE)."""
+    suite = getattr(environment, "agentload", None)
+    if suite is not None:
+        return suite.settings.time_scale
+    options = getattr(environment, "parsed_options", None)
+    return load(options, None).time_scale
+
+
+@dataclass(frozen=True)
+class FixedLoad:
+    """k6's `--vus N --duration T`, from Locust's `-u N -t T` (and `-r`, the ramp-up rate)."""
+
+    users: int
+    run_time_s: float
+    spawn_rate: float | None
+
+
+def remember_given_options(environment: Any) -> None:
+    """Called at `init` (before Locust defaults -u to 1 in headless runs): was -u given?"""
+    options = getattr(environment, "parsed_options", None)
+    _USERS_GIVEN[environment] = getattr(options, "num_users", None) is not None
+
+
+def fixed_load(environment: Any) -> FixedLoad | None:
+    """The -u/-t override, or None when the staged profile applies.
+
+    Both -u and -t must be set. Headless Locust sets -u to 1 when it was not given; if `install()`
+    ran at `init` it remembered whether -u was given, so `-t 5m` alone only caps the profile.
+    """
+    options = getattr(environment, "parsed_options", None)
+    users, run_time = getattr(options, "num_users", None), getattr(options, "run_time", None)
+    if not users or not run_time:
+        return None
+    if getattr(options, "headless", False) and not _USERS_GIVEN.get(environment, True):
+        return None
+    return FixedLoad(int(users), float(run_time), getattr(options, "spawn_rate", None) or None)

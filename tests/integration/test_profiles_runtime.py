@@ -1,0 +1,282 @@
+"""Profiles on real Locust runners: per-scenario counts follow the schedule, arrival rates hold.
+
+Nothing of Locust is mocked: each test builds a real `Environment` with a `LocalRunner`, or a
+`MasterRunner` and two `WorkerRunner`s talking over zmq in this process, and runs a time-scaled
+profile against a real HTTP server (the reference platform in a subprocess, or a small gevent WSGI
+server here when the test needs to count paths or to be slow on purpose).
+
+Timing tolerances (the machine has 2 cores shared with other test runs): user counts are compared
+with the schedule anywhere within +-0.35 s of the sample (Locust ticks once a second and a busy
+core delays greenlets), then to within one user; rates are compared over the whole run (1%).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import gevent
+import pytest
+from gevent.pywsgi import WSGIServer
+from locust import FastHttpUser, constant, task
+from locust.env import Environment
+from locust.event import EventHook
+
+from agentload.profiles import (
+    BUDGET,
+    ArrivalRate,
+    Profile,
+    RampingUsers,
+    Scenario,
+    Stage,
+    install,
+    locust_classes,
+    scaled,
+    users_at,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from platform_server import start_platform
+
+WINDOW_S = 0.35
+
+
+class Probe(FastHttpUser):
+    """One GET per act(); records (latency from scheduled start, latency from send) when scheduled."""
+
+    abstract = True
+    wait_time = constant(0.5)
+    path = "/api/health"
+
+    def act(self, scheduled_at: float | None = None) -> None:
+        sent = time.perf_counter()
+        self.client.get(self.path, name=self.path)
+        done = time.perf_counter()
+        if scheduled_at is not None:
+            self.environment.latencies.append((done - scheduled_at, done - sent))
+
+    @task
+    def run_once(self) -> None:
+        self.act()
+
+
+class RampProbe(Probe):
+    abstract = True
+    path = "/ramp"
+
+
+class ArriveProbe(Probe):
+    abstract = True
+    path = "/arrive"
+
+
+def make_env(classes: tuple[type, ...], host: str, with_shape: bool = True) -> Environment:
+    *users, shape = classes
+    env = Environment(user_classes=list(users), shape_class=shape() if with_shape else None, host=host)
+    env.events.iteration_started = EventHook()
+    env.events.dropped_iteration = EventHook()
+    env.counts = Counter()
+    env.latencies = []
+    env.events.iteration_started.add_listener(lambda **_: env.counts.update(["started"]))
+    env.events.dropped_iteration.add_listener(lambda **_: env.counts.update(["dropped"]))
+    return env
+
+
+def wsgi_server(delay: Callable[[], None] = lambda: None) -> tuple[WSGIServer, Counter]:
+    hits: Counter = Counter()
+
+    def app(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+        hits[environ["PATH_INFO"]] += 1
+        delay()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    return server, hits
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        gevent.sleep(0.05)
+
+
+def run_shape(runner: Any, every: float = 1.0) -> Iterator[float]:
+    """Start the runner's shape and yield its run time about every `every` s until it ends."""
+    runner.start_shape()
+    shape = runner.environment.shape_class
+    while runner.shape_greenlet is not None and not runner.shape_greenlet.dead:
+        gevent.sleep(every)
+        yield shape.get_run_time()
+
+
+@pytest.fixture
+def platform() -> Iterator[Any]:
+    with start_platform() as proc:
+        yield proc
+
+
+@pytest.fixture
+def time_scale(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    return lambda f: monkeypatch.setenv("AGENTLOAD_TIME_SCALE", str(f))
+
+
+def with_users(profile: Profile, user: type) -> Profile:
+    return replace(profile, scenarios=tuple(replace(s, user=user) for s in profile.scenarios))
+
+
+@pytest.mark.slow
+def test_budget_counts_follow_each_scenarios_schedule(platform: Any, time_scale: Callable) -> None:
+    """Time scale 10 (21 s): sampled every second, each scenario runs its scheduled users within one."""
+    time_scale(10)
+    profile = with_users(BUDGET, Probe)
+    fast = scaled(profile, 10)
+    env = make_env(locust_classes(profile), platform.url)
+    runner = env.create_local_runner()
+    install(env)
+    misses, samples = [], 0
+    for t in run_shape(runner):
+        samples += 1
+        counts = runner.user_classes_count
+        for name in ("intent_inference", "step_execution"):
+            cls = "IntentInference" if name == "intent_inference" else "StepExecution"
+            sched = fast.scenario(name).schedule
+            near = [users_at(sched, t + d) for d in (-WINDOW_S, 0, WINDOW_S)]
+            if not min(near) - 1 <= counts[cls] <= max(near) + 1:
+                misses.append((round(t, 2), name, counts[cls], near))
+        if 0.5 < t < 20.5:
+            assert counts["ChatResponse"] == 1
+    runner.quit()
+    assert samples >= 18 and not misses
+    assert env.counts["started"] == pytest.approx(210, rel=0.01)  # 10/s for 21 s
+
+
+@pytest.mark.slow
+def test_arrival_rate_within_one_percent_on_a_healthy_platform(platform: Any, time_scale: Callable) -> None:
+    """20 iterations/s for 200 s at time scale 10: the platform sees 400 requests +-1%, none dropped."""
+    time_scale(10)
+    profile = Profile(
+        "rate", (Scenario("steady", Probe, ArrivalRate(rate=20, duration_s=200, max_concurrency=20)),)
+    )
+    env = make_env(locust_classes(profile), platform.url)
+    runner = env.create_local_runner()
+    install(env)
+    platform.reset_stats()
+    for _ in run_shape(runner):
+        pass
+    runner.quit()
+    seen = platform.stats()["requests"]["health"]["200"]
+    assert seen == pytest.approx(400, rel=0.01)
+    assert env.counts["started"] == pytest.approx(400, rel=0.01) and env.counts["dropped"] == 0
+
+
+def test_ramping_arrival_rate_hits_its_integral(time_scale: Callable) -> None:
+    """A 0->40/s ramp over 4 s then 40/s for 1 s starts (40/2)*4 + 40 = 120 iterations."""
+    time_scale(1)
+    server, hits = wsgi_server()
+    rate = ArrivalRate(stages=(Stage(4, 40), Stage(1, 40)), max_concurrency=20)
+    env = make_env(
+        locust_classes(Profile("ramp", (Scenario("ramp", ArriveProbe, rate),))),
+        f"http://127.0.0.1:{server.server_port}",
+    )
+    runner = env.create_local_runner()
+    install(env)
+    for _ in run_shape(runner, 0.5):
+        pass
+    runner.quit()
+    server.stop()
+    assert hits["/arrive"] == env.counts["started"] == pytest.approx(120, abs=1)
+
+
+def test_overloaded_server_drops_iterations_and_shows_coordinated_omission(time_scale: Callable) -> None:
+    """A server that blocks the loop 40 ms per request (25/s) at 50/s: drops, and late starts are measured."""
+    time_scale(1)
+
+    def busy() -> None:  # CPU-bound handler: blocks this process's event loop, like a saturated core
+        end = time.perf_counter() + 0.04
+        while time.perf_counter() < end:
+            pass
+
+    server, _hits = wsgi_server(busy)
+    rate = ArrivalRate(rate=50, duration_s=5, pre_allocated=2, max_concurrency=4)
+    env = make_env(
+        locust_classes(Profile("slow", (Scenario("slow", ArriveProbe, rate),))),
+        f"http://127.0.0.1:{server.server_port}",
+    )
+    runner = env.create_local_runner()
+    install(env)
+    for _ in run_shape(runner, 0.5):
+        pass
+    runner.quit()
+    server.stop()
+    assert env.counts["dropped"] > 0
+    scheduled, sent = zip(*env.latencies, strict=True)
+    assert all(s >= t for s, t in env.latencies)
+    assert statistics.mean(scheduled) > statistics.mean(sent) + 0.005
+
+
+def test_stop_kills_in_flight_iterations_without_recording(time_scale: Callable) -> None:
+    """Stopping mid-run ends the coordinator and its in-flight iterations; nothing is recorded after."""
+    time_scale(1)
+    server, _hits = wsgi_server(lambda: gevent.sleep(5))
+    rate = ArrivalRate(rate=20, duration_s=60, max_concurrency=10)
+    env = make_env(
+        locust_classes(Profile("stop", (Scenario("stop", ArriveProbe, rate),))),
+        f"http://127.0.0.1:{server.server_port}",
+    )
+    runner = env.create_local_runner()
+    install(env)
+    runner.start_shape()
+    wait_for(lambda: env.counts["started"] >= 5)
+    runner.stop()
+    before = dict(env.counts), len(env.latencies)
+    gevent.sleep(0.3)
+    assert runner.user_count == 0 and (dict(env.counts), len(env.latencies)) == before
+    runner.quit()
+    server.stop(timeout=0)
+
+
+@pytest.mark.slow
+def test_master_and_two_workers_split_users_and_the_arrival_rate(time_scale: Callable) -> None:
+    """Master + 2 workers: 4 ramping users run 2 per worker, and both coordinators together keep 20/s."""
+    time_scale(1)
+    server, hits = wsgi_server()
+    profile = Profile(
+        "split",
+        (
+            Scenario("spread", RampProbe, RampingUsers((Stage(2, 4), Stage(8, 4)))),
+            Scenario("arrive", ArriveProbe, ArrivalRate(rate=20, duration_s=10, max_concurrency=10)),
+        ),
+    )
+    classes = locust_classes(profile)
+    url = f"http://127.0.0.1:{server.server_port}"
+    master_env = make_env(classes, url)
+    master = master_env.create_master_runner("127.0.0.1", 0)
+    install(master_env)
+    worker_envs = [make_env(classes, url, with_shape=False) for _ in range(2)]
+    workers = [e.create_worker_runner("127.0.0.1", master.server.port) for e in worker_envs]
+    for e in worker_envs:
+        install(e)
+    wait_for(lambda: len(master.clients.ready) == 2)
+    per_worker = []
+    for t in run_shape(master):
+        if 4 < t < 9:
+            per_worker.append(
+                sorted(tuple(sorted(c.user_classes_count.items())) for c in master.clients.values())
+            )
+    master.quit()
+    for w in workers:
+        w.quit()
+    server.stop()
+    assert per_worker and all(p == [(("Arrive", 1), ("Spread", 2))] * 2 for p in per_worker)
+    assert hits["/arrive"] == pytest.approx(200, rel=0.01)
+    started = [e.counts["started"] for e in worker_envs]
+    assert sum(started) == hits["/arrive"] and min(started) >= 95

@@ -1,0 +1,48 @@
+"""Run `locust` as a real subprocess, the way users and CI do, and collect what it left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCUSTFILES = ROOT / "locustfiles"
+
+
+@dataclass
+class LocustRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def budget(self, metric: str) -> dict[str, Any]:
+        assert self.report is not None, self.output[-3000:]
+        return next(b for b in self.report["budgets"] if b["metric"] == metric)
+
+
+def run_locust(
+    locustfile: str | Path,
+    *args: str,
+    report: Path | None = None,
+    timeout: float = 240,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+) -> LocustRun:
+    """`python -m locust -f LOCUSTFILE --headless ARGS`; `report` adds --report-json and parses it."""
+    command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary", *args]
+    if report is not None:
+        command += ["--report-json", str(report)]
+    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=child_env, cwd=cwd)
+    parsed = json.loads(report.read_text()) if report is not None and report.exists() else None
+    return LocustRun(done.returncode, done.stdout, done.stderr, parsed)
