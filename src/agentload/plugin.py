@@ -19,7 +19,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 
 from agentload import gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
-from agentload.integrations import aggregation, stages
+from agentload.integrations import aggregation, stages, webui
 from agentload.metrics import record_sample
 from agentload.settings import SettingsError, load
 from agentload.suite import Suite
@@ -93,6 +93,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         aggregation.install_master(environment)
     else:
         aggregation.install_local(environment)
+    webui.install(environment)
 
 
 def _check_reachable(environment: Any, suite: Suite) -> None:

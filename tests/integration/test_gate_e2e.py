@@ -12,6 +12,7 @@ from agentload.reporting import validate_report
 
 from locust_run import LOCUSTFILES, ROOT, run_locust
 
+FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 BUDGETS = LOCUSTFILES / "budgets.py"
 TRACEBACK = "Traceback (most recent call last)"
 

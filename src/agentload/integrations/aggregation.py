@@ -22,6 +22,7 @@ REPORT_KEY = "agentload"
 FLUSH = "agentload_flush"
 FINAL = "agentload_final"
 FINAL_WAIT_S = 15.0
+WATCH_S = 0.5
 
 
 def install_worker(environment: Any) -> None:
@@ -65,9 +66,50 @@ def install_master(environment: Any) -> None:
             logger.warning(note)
             suite.aggregate.incomplete.append(note)
 
+    watch = WorkerWatch(environment)
     environment.events.worker_report.add_listener(on_worker_report)
+    environment.events.test_start.add_listener(watch.start)
+    environment.events.test_stop.add_listener(watch.stop)
     environment.events.test_stop.add_listener(on_test_stop)
     runner.register_message(FINAL, on_final)
+
+
+class WorkerWatch:
+    """Notes every worker that goes missing or quits while the test runs: the run is then incomplete."""
+
+    def __init__(self, environment: Any) -> None:
+        self.runner: MasterRunner = environment.runner
+        self.suite = environment.agentload
+        self.known: set[str] = set()
+        self.greenlet: gevent.Greenlet | None = None
+
+    def live(self) -> set[str]:
+        return {worker.id for worker in self.runner.clients.all if worker.state != "missing"}
+
+    def check(self) -> None:
+        current = self.live()
+        for worker_id in sorted(self.known - current):
+            elapsed = time.time() - (self.suite.started_at or time.time())
+            note = f"lost worker {worker_id} at t={elapsed:.0f}s"
+            logger.error("%s; finishing the run with what it has", note)
+            self.suite.aggregate.incomplete.append(note)
+        self.known = current
+
+    def start(self, **_: Any) -> None:
+        self.known = self.live()
+        self.greenlet = gevent.spawn(self._forever)
+
+    def stop(self, **_: Any) -> None:
+        """Called first at test stop: one last look, then no more watching (workers quit next)."""
+        if self.greenlet is not None:
+            self.greenlet.kill(block=False)
+            self.greenlet = None
+            self.check()
+
+    def _forever(self) -> None:
+        while True:
+            gevent.sleep(WATCH_S)
+            self.check()
 
 
 LOCAL_FLUSH_S = 1.0
