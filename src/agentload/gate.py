@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,29 +37,40 @@ from agentload.suite import Suite
 logger = logging.getLogger(__name__)
 
 
-def conclude(suite: Suite, environment: Any) -> int:
-    """Evaluate the budgets, print and write every report, and return the process exit code."""
+@dataclass(frozen=True)
+class Conclusion:
+    """The exit code and the console summary (printed last, after Locust's own tables)."""
+
+    exit_code: int
+    summary: str
+
+
+def conclude(suite: Suite, environment: Any) -> Conclusion:
+    """Evaluate the budgets, write every report, and return the exit code with the summary text."""
     snapshot = suite.snapshot(run_metadata(suite, environment))
     verdict = evaluate(suite.budget_file, snapshot, suite.baseline)
     wants_stages = bool(snapshot.meta.get("stage_windows"))
     breaking_point = analyse_stages(snapshot, suite.budget_file) if wants_stages else None
-    print_summary(snapshot, verdict, suite.budget_file.policy, breaking_point)
     write_reports(suite, snapshot, verdict, breaking_point)
+    summary = render(snapshot, verdict, suite.budget_file.policy, breaking_point)
     if suite.settings.report_only:
-        print(f"report-only mode: verdict {verdict.status}, exiting 0 instead of {verdict.exit_code}")
-        return 0
-    return verdict.exit_code
+        note = f"report-only mode: verdict {verdict.status}, exiting 0 instead of {verdict.exit_code}"
+        return Conclusion(0, f"{summary}\n{note}")
+    return Conclusion(verdict.exit_code, summary)
 
 
-def print_summary(snapshot: Snapshot, verdict: Verdict, policy: Policy, breaking_point: Any) -> None:
+def render(snapshot: Snapshot, verdict: Verdict, policy: Policy, breaking_point: Any) -> str:
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = render_summary(
+    return render_summary(
         snapshot,
         verdict,
         color=color,
         shed_counts_as_error=policy.shed_counts_as_error,
         breaking_point=breaking_point,
     )
+
+
+def print_summary(text: str) -> None:
     sys.stdout.write("\n" + text + "\n")
     sys.stdout.flush()
 

@@ -108,7 +108,9 @@ def _check_reachable(environment: Any, suite: Suite) -> None:
         return
     sys.stderr.write(f"agentload: {message}\n")
     suite.aggregate.incomplete.append(message)
-    sys.exit(gate.conclude(suite, environment))
+    conclusion = gate.conclude(suite, environment)
+    gate.print_summary(conclusion.summary)
+    sys.exit(conclusion.exit_code)
 
 
 def _recorder_listener(suite: Suite) -> Any:
@@ -148,7 +150,9 @@ def on_quitting(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if runner is not None and runner.state in (STATE_RUNNING, STATE_SPAWNING):
         _stop_interrupted_run(environment, suite)
-    environment.process_exit_code = gate.conclude(suite, environment)
+    conclusion = gate.conclude(suite, environment)
+    environment.process_exit_code = conclusion.exit_code
+    environment.events.quit.add_listener(lambda **_: gate.print_summary(conclusion.summary))
 
 
 def _stop_interrupted_run(environment: Any, suite: Suite) -> None:
