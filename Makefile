@@ -22,7 +22,7 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks locustfiles
+	$(PY) -m ruff check src tests benchmarks locustfiles ci
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

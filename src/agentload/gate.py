@@ -97,12 +97,16 @@ def write_reports(suite: Suite, snapshot: Snapshot, verdict: Verdict, breaking_p
 def run_metadata(suite: Suite, environment: Any) -> dict[str, Any]:
     options = environment.parsed_options
     profile = suite.profile or _profile_name(environment, options)
-    return {
+    meta = {
         "profile": profile,
         "version": __version__,
         "git_commit": _git_commit(),
         "stage_windows": stages.stage_plan(environment),
     }
+    influx = getattr(environment, "agentload_influx", None)
+    if influx is not None:
+        meta["influx"] = influx.stats()
+    return meta
 
 
 def _profile_name(environment: Any, options: Any) -> str:

@@ -19,7 +19,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 
 from agentload import gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
-from agentload.integrations import aggregation, stages, webui
+from agentload.integrations import aggregation, influx, stages, webui
 from agentload.metrics import record_sample
 from agentload.settings import SettingsError, load
 from agentload.suite import Suite
@@ -58,6 +58,7 @@ def add_options(parser: Any) -> None:
         include_in_web_ui=False,
         help="do not check GET /api/health before load starts",
     )
+    influx.add_influx_options(parser)
 
 
 def config_error(message: str) -> None:
@@ -80,6 +81,10 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
     environment.agentload = suite
+    try:
+        influx.install(environment)  # None when disabled
+    except SettingsError as exc:
+        config_error(str(exc))
     if not isinstance(runner, WorkerRunner) and not settings.skip_health_check:
         _check_reachable(environment, suite)
     environment.events.request.add_listener(_recorder_listener(suite))
@@ -147,6 +152,9 @@ def on_quitting(environment: Any, **_: Any) -> None:
     suite: Suite | None = getattr(environment, "agentload", None)
     if suite is None or isinstance(environment.runner, WorkerRunner) or suite.budget_file is None:
         return
+    listener = getattr(environment, "agentload_influx", None)
+    if listener is not None:
+        listener.report_summary()
     runner = environment.runner
     if runner is not None and runner.state in (STATE_RUNNING, STATE_SPAWNING):
         _stop_interrupted_run(environment, suite)

@@ -39,6 +39,10 @@ class AgentUser(FastHttpUser):
     def act(self, scheduled_at: float | None = None) -> None:
         raise NotImplementedError
 
+    def context(self) -> dict[str, str]:
+        """Every request names its scenario (the concrete class), for the InfluxDB `scenario` tag."""
+        return {"scenario": type(self).__name__}
+
     @task
     def run_once(self) -> None:
         self.act()
