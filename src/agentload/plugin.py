@@ -59,6 +59,8 @@ def add_options(parser: Any) -> None:
         help="do not check GET /api/health before load starts",
     )
     influx.add_influx_options(parser)
+    # The web UI binds to loopback unless told otherwise (--web-host 0.0.0.0, with --web-login).
+    parser.set_defaults(web_host="127.0.0.1")
 
 
 def config_error(message: str) -> None:
