@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 DEFAULT_BASE_URL = "http://localhost:3000"
 DEFAULT_TIMEOUT_S = 10.0  # the seed's request timeout
@@ -73,8 +73,8 @@ def parse_bool(text: str, source: str) -> bool:
     raise SettingsError(f"{source}: must be true or false (got {str(text)[:40]!r})")
 
 
-def parse_base_url(text: str, source: str) -> str:
-    """An http(s) URL with a host; trailing slashes are dropped so paths join cleanly."""
+def parse_http_url(text: str, source: str, example: str) -> SplitResult:
+    """The parts of an http(s) URL with a host and a valid port; the error never shows credentials."""
     try:
         parts = urlsplit(text.strip())
         port_ok = parts.port is None or parts.port > 0
@@ -82,7 +82,13 @@ def parse_base_url(text: str, source: str) -> str:
         parts, port_ok = None, False
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         shown = redact_url(text)[:60]
-        raise SettingsError(f"{source}: must be an http(s) URL like http://localhost:3000 (got {shown!r})")
+        raise SettingsError(f"{source}: must be an http(s) URL like {example} (got {shown!r})")
+    return parts
+
+
+def parse_base_url(text: str, source: str) -> str:
+    """An http(s) URL with a host; trailing slashes are dropped so paths join cleanly."""
+    parse_http_url(text, source, "http://localhost:3000")
     return text.strip().rstrip("/")
 
 

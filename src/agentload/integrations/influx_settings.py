@@ -14,9 +14,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlunsplit
 
-from agentload.settings import Secret, SettingsError, redact_url
+from agentload.settings import Secret, SettingsError, parse_http_url, redact_url
 
 OPTIONS = (
     ("url", "INFLUX_URL", "InfluxDB base URL, e.g. http://localhost:8086 (enables the output)"),
@@ -89,14 +89,7 @@ def influx_settings(options: Any, env: Mapping[str, str]) -> InfluxSettings | No
 
 def parse_influx_url(text: str, source: str) -> tuple[str, str | None]:
     """An http(s) URL with a host, without trailing slash; userinfo is split off as a 1.x token."""
-    try:
-        parts = urlsplit(text.strip())
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        parts, port_ok = None, False
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        shown = redact_url(text)[:60]
-        raise SettingsError(f"{source}: must be an http(s) URL like http://localhost:8086 (got {shown!r})")
+    parts = parse_http_url(text, source, "http://localhost:8086")
     if parts.query or parts.fragment:
         raise SettingsError(f"{source}: must not have a query or fragment (got {redact_url(text)[:60]!r})")
     token = None
