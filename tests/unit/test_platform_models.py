@@ -265,9 +265,10 @@ def test_split_never_returns_nothing() -> None:
 
 def test_stream_format_selection_and_tokens() -> None:
     """ai-sdk picks the Vercel format, anything else OpenAI chunks; tokens end with a space."""
-    assert isinstance(pick_format("ai-sdk", None), AiSdkStream)
+    assert isinstance(pick_format("ai-sdk"), AiSdkStream)
     assert isinstance(pick_format(None, "ai-sdk"), AiSdkStream)
-    assert isinstance(pick_format(None, None), OpenAIChunks)
+    assert isinstance(pick_format("openai", "ai-sdk"), OpenAIChunks)
+    assert isinstance(pick_format(None), OpenAIChunks)
     assert all(t.endswith(" ") for t in reply_tokens("order_taxi", 30))
     assert OpenAIChunks().end({"prompt_tokens": 1}).endswith(b"data: [DONE]\n\n")
 

@@ -309,7 +309,10 @@ async def stream_chat(
     request: web.Request, chat: ChatRequest, plan: ChatPlan, topic: str, fault: Fault
 ) -> web.StreamResponse:
     """Write SSE events on schedule: first token at ttft, then one per gap, then the end frames."""
-    fmt = pick_format(request.headers.get("X-Stream-Format"), request.query.get("format"))
+    fmt = pick_format(
+        request.headers.get("X-Stream-Format") or request.query.get("format"),
+        request.app[STATE].config.stream_format,
+    )
     headers = {
         "Content-Type": "text/event-stream",
         "Cache-Control": "no-cache",

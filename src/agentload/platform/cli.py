@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_timing_flags(p)
     _add_fault_flags(p)
     p.add_argument("--access-log", action="store_true", help="log every request (off: it costs throughput)")
+    p.add_argument(
+        "--stream-format",
+        choices=("openai", "ai-sdk"),
+        default=None,
+        help="chat stream format when the request does not ask (X-Stream-Format); env PLATFORM_STREAM_FORMAT",
+    )
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     return p
 
@@ -184,6 +190,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Platfo
         fixed=_fixed_timing(args),
         faults=faults,
         access_log=args.access_log,
+        stream_format=_flag_or_env(args.stream_format, env, "stream_format") or "openai",
     )
 
 

@@ -46,6 +46,7 @@ class PlatformConfig:
     fixed: FixedTiming = field(default_factory=FixedTiming)
     faults: FaultSettings = field(default_factory=FaultSettings)
     access_log: bool = False
+    stream_format: str = "openai"
 
 
 def parse_fixed_latency(text: str) -> dict[str, float]:

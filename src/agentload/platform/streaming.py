@@ -126,7 +126,8 @@ class AiSdkStream:
         return text_end + finish + DONE_FRAME
 
 
-def pick_format(header: str | None, query: str | None) -> OpenAIChunks | AiSdkStream:
-    """AI SDK format when ``X-Stream-Format: ai-sdk`` or ``?format=ai-sdk``; OpenAI chunks otherwise."""
-    choice = (header or query or "").strip().lower()
+def pick_format(requested: str | None, default: str = "openai") -> OpenAIChunks | AiSdkStream:
+    """AI SDK format when the request asks (``X-Stream-Format: ai-sdk`` / ``?format=ai-sdk``) or the
+    platform's ``--stream-format`` says so; OpenAI chunks otherwise."""
+    choice = (requested or default).strip().lower()
     return AiSdkStream() if choice in ("ai-sdk", "vercel", "ui-message") else OpenAIChunks()
