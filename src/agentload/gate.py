@@ -12,13 +12,14 @@ import logging
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from agentload import __version__
 from agentload.budgets import evaluate
 from agentload.budgets.model import Policy, Verdict
+from agentload.budgets.scope import exercised_by, in_scope
 from agentload.integrations import stages
 from agentload.metrics import Snapshot
 from agentload.reporting import (
@@ -48,7 +49,9 @@ class Conclusion:
 def conclude(suite: Suite, environment: Any) -> Conclusion:
     """Evaluate the budgets, write every report, and return the exit code with the summary text."""
     snapshot = suite.snapshot(run_metadata(suite, environment))
-    verdict = evaluate(suite.budget_file, snapshot, suite.baseline)
+    budget_file, skipped = in_scope(suite.budget_file, exercised_by(environment.user_classes))
+    verdict = evaluate(budget_file, snapshot, suite.baseline)
+    verdict = replace(verdict, notes=(*verdict.notes, *skipped))
     wants_stages = bool(snapshot.meta.get("stage_windows"))
     breaking_point = analyse_stages(snapshot, suite.budget_file) if wants_stages else None
     write_reports(suite, snapshot, verdict, breaking_point)

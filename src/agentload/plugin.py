@@ -9,6 +9,7 @@ the exit code (which wins over Locust's own "any failure means exit 1").
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from typing import Any
@@ -21,8 +22,9 @@ from agentload import gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import aggregation, influx, stages, webui
 from agentload.metrics import record_sample
-from agentload.settings import SettingsError, load
+from agentload.settings import SettingsError, load, redact_url
 from agentload.suite import Suite
+from agentload.traffic.payloads import PayloadError, check_payloads
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,10 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     except SettingsError as exc:
         config_error(str(exc))
     suite = Suite(settings=settings)
+    try:
+        check_payloads(suite.data_dir)
+    except PayloadError as exc:
+        config_error(str(exc))
     if not isinstance(runner, WorkerRunner):
         try:
             suite.budget_file = load_budgets(settings.budgets_path)
@@ -87,6 +93,9 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         influx.install(environment)  # None when disabled
     except SettingsError as exc:
         config_error(str(exc))
+    if not isinstance(runner, WorkerRunner):
+        _watch_signals(environment, suite)
+        _hide_credentials(environment)
     if not isinstance(runner, WorkerRunner) and not settings.skip_health_check:
         _check_reachable(environment, suite)
     environment.events.request.add_listener(_recorder_listener(suite))
@@ -118,6 +127,56 @@ def _check_reachable(environment: Any, suite: Suite) -> None:
     conclusion = gate.conclude(suite, environment)
     gate.print_summary(conclusion.summary)
     sys.exit(conclusion.exit_code)
+
+
+def _watch_signals(environment: Any, suite: Suite) -> None:
+    """SIGTERM and SIGINT during a shape run end the run the normal way, remembered as interrupted.
+
+    Headless Locust blocks in `start_shape()` ... `shape_greenlet.join()` for the whole profile and
+    installs its SIGTERM handler only after it, so until then SIGTERM kills the process with no
+    report; Ctrl+C there is caught by Locust as "Shape test completed", so at `quitting` the runner
+    is already stopped and the run looked complete. Killing the shape greenlet lets Locust stop the
+    users, write its HTML report and fire `quitting` as after a normal end. Without a running shape
+    the signal keeps Locust's meaning (KeyboardInterrupt); Locust's own SIGTERM handler replaces
+    this one once the shape has returned.
+    """
+    if environment.shape_class is None:
+        return
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        runner = environment.runner
+        shape = getattr(runner, "shape_greenlet", None)
+        if shape is None or shape.dead:
+            raise KeyboardInterrupt
+        if suite.interrupted is None and runner.state in (STATE_RUNNING, STATE_SPAWNING):
+            suite.interrupted = signal.Signals(signum).name
+        shape.kill(block=False)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+def _hide_credentials(environment: Any) -> None:
+    """Locust's HTML report prints `environment.host`: show it without `user:password@` once load stops.
+
+    The users need the real URL (FastHttpSession turns its credentials into a Basic Authorization
+    header), so it is put back when a new test starts (web UI), before users or workers get it.
+    """
+    real = environment.host
+    if not real or redact_url(real) == real:
+        return
+    shown = redact_url(real)
+
+    def hide(**_: Any) -> None:
+        if environment.host == real:
+            environment.host = shown
+
+    def restore(**_: Any) -> None:
+        if environment.host == shown:
+            environment.host = real
+
+    environment.events.test_stop.add_listener(hide)
+    environment.events.test_start.add_listener(restore)
 
 
 def _recorder_listener(suite: Suite) -> Any:
@@ -158,7 +217,7 @@ def on_quitting(environment: Any, **_: Any) -> None:
     if listener is not None:
         listener.report_summary()
     runner = environment.runner
-    if runner is not None and runner.state in (STATE_RUNNING, STATE_SPAWNING):
+    if runner is not None and (runner.state in (STATE_RUNNING, STATE_SPAWNING) or suite.interrupted):
         _stop_interrupted_run(environment, suite)
     conclusion = gate.conclude(suite, environment)
     environment.process_exit_code = conclusion.exit_code
@@ -169,7 +228,8 @@ def _stop_interrupted_run(environment: Any, suite: Suite) -> None:
     """SIGTERM/SIGINT mid-run: stop the users (workers flush), note it, keep Locust's HTML report."""
     elapsed = time.time() - suite.started_at if suite.started_at else 0.0
     environment.runner.stop()
-    suite.aggregate.incomplete.append(f"interrupted at t={elapsed:.0f}s before the profile finished")
+    by = f" by {suite.interrupted}" if suite.interrupted else ""
+    suite.aggregate.incomplete.append(f"interrupted{by} at t={elapsed:.0f}s before the profile finished")
     html_file = getattr(environment.parsed_options, "html_file", None)
     if html_file:
         gate.save_locust_html(environment, html_file)

@@ -8,11 +8,13 @@ DNS, timeout, TLS, or an unexpected status. Credentials in the URL are never pri
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agentload.settings import redact_url
 
@@ -33,9 +35,24 @@ def probe(base_url: str, wait_s: float = DEFAULT_WAIT_S) -> str | None:
         time.sleep(0.25)
 
 
+def health_request(url: str) -> urllib.request.Request:
+    """A GET for `url`; `user:password@` moves into a Basic Authorization header, as Locust does.
+
+    urllib would otherwise take "user:password@host" for the host name (a bogus "DNS lookup failed")
+    and could echo the password in its error text.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return urllib.request.Request(url)
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    token = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
+    authorization = "Basic " + base64.b64encode(token).decode()
+    return urllib.request.Request(bare, headers={"Authorization": authorization})
+
+
 def _probe_once(url: str, timeout: float) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(health_request(url), timeout=timeout) as response:
             return None if response.status == 200 else f"HTTP {response.status}"
     except urllib.error.HTTPError as exc:
         return f"HTTP {exc.code}"

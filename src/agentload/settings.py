@@ -132,9 +132,7 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
     if parts.username is None and parts.password is None:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rsplit("@", 1)[1]  # as written: parts.port raises for a port out of range
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
@@ -147,6 +145,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
     time_scale = opt.get("time_scale") or env.get("AGENTLOAD_TIME_SCALE") or "1"
     ts_source = "--time-scale" if opt.get("time_scale") else "AGENTLOAD_TIME_SCALE"
     timeouts = opt.get("request_timeout") or env.get("AGENTLOAD_TIMEOUT") or str(DEFAULT_TIMEOUT_S)
+    timeout_source = "--request-timeout" if opt.get("request_timeout") else "AGENTLOAD_TIMEOUT"
     report_only = opt.get("report_only") or env.get("AGENTLOAD_REPORT_ONLY", "false")
     return Settings(
         base_url=parse_base_url(base_url, source),
@@ -154,7 +153,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         clerk_id=env.get("CLERK_ID") or Settings.clerk_id,
         internal_key=Secret(env.get("INTERNAL_SYSTEM_KEY") or "test-key"),
         time_scale=parse_time_scale(str(time_scale), ts_source),
-        timeouts_s=parse_timeouts(str(timeouts), "--request-timeout"),
+        timeouts_s=parse_timeouts(str(timeouts), timeout_source),
         budgets_path=opt.get("budgets") or env.get("AGENTLOAD_BUDGETS") or "budgets.yaml",
         report_only=report_only is True or parse_bool(str(report_only), "AGENTLOAD_REPORT_ONLY"),
         report_json=opt.get("report_json") or None,

@@ -27,6 +27,7 @@ class Suite:
     started_at: float | None = None
     ended_at: float | None = None
     baseline: dict[str, Any] | None = None
+    interrupted: str | None = None  # the signal (SIGTERM, SIGINT) that cut the run short
 
     def snapshot(self, extra_meta: dict[str, Any] | None = None) -> Snapshot:
         """Merge what this process recorded and return the plain-data view of the whole run."""

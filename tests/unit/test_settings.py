@@ -38,7 +38,7 @@ def test_host_option_wins_over_base_url() -> None:
             "BASE_URL: must be an http(s) URL like http://localhost:3000 (got 'localhost:3000')",
         ),
         ({"AGENTLOAD_REPORT_ONLY": "maybe"}, "AGENTLOAD_REPORT_ONLY: must be true or false (got 'maybe')"),
-        ({"AGENTLOAD_TIMEOUT": "soon"}, "--request-timeout: must be a duration like 10s (got 'soon')"),
+        ({"AGENTLOAD_TIMEOUT": "soon"}, "AGENTLOAD_TIMEOUT: must be a duration like 10s (got 'soon')"),
     ],
 )
 def test_bad_values_give_one_line_naming_the_source(env, message) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from agentload.budgets import evaluate
 from agentload.budgets.model import BudgetFile, BudgetResult
+from agentload.budgets.scope import exercised_by, in_scope
 from agentload.metrics import Snapshot
 from agentload.reporting.format import format_threshold, format_value
 
@@ -128,7 +129,8 @@ def current_rows(environment: Any, window_s: float = WINDOW_S) -> list[dict[str,
         return []
     aggregate = suite.aggregate  # looked up per call: the plugin replaces it at every test start
     aggregate.merge_wire(suite.recorder.drain())  # local runner; a master's recorder is empty
-    return budget_rows(suite.budget_file, aggregate.snapshot(), aggregate.window(window_s))
+    budget_file, _ = in_scope(suite.budget_file, exercised_by(environment.user_classes))
+    return budget_rows(budget_file, aggregate.snapshot(), aggregate.window(window_s))
 
 
 def install(environment: Any, window_s: float = WINDOW_S) -> bool:

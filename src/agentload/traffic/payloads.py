@@ -53,6 +53,16 @@ def read_prompts(path: Path | str) -> tuple[str, ...]:
     return parse_prompts(text, str(path))
 
 
+def check_payloads(directory: str | None = None) -> Payloads:
+    """Load the prompts now (before any load starts) so a broken data file is a clean config error.
+
+    Users load their payloads lazily, in `AgentUser.__init__`, where a `PayloadError` is a user
+    exception mid-run; the plugin calls this at init and turns the error into exit 2. The result is
+    cached, so the users then get the same object for free.
+    """
+    return load_payloads(directory)
+
+
 @cache
 def load_payloads(directory: str | None = None) -> Payloads:
     """The prompts from `directory` (AGENTLOAD_DATA_DIR), or the files shipped with the package."""

@@ -8,11 +8,20 @@ abstract: a profile turns them into concrete, named scenario classes.
 from __future__ import annotations
 
 import random
+from typing import ClassVar
 
 from locust import FastHttpUser, between, task
 
 from agentload.traffic.api import AgentApi
 from agentload.traffic.payloads import load_payloads
+
+CHAT_METRICS = (
+    "chat_response_latency",
+    "chat_time_to_first_token",
+    "chat_inter_token_latency",
+    "chat_output_tokens",
+    "chat_tokens_per_second",
+)
 
 LOAD_MIX = (("simple_chat", 50), ("multi_intent", 30), ("intent_parsing", 15), ("health", 5))
 """The seed's traffic mix: 50% simple chat, 30% complex multi-intent, 15% intent parsing, 5% health."""
@@ -25,6 +34,8 @@ class AgentUser(FastHttpUser):
 
     abstract = True
     wait_time = between(0.5, 1.5)
+    metrics: ClassVar[tuple[str, ...]] = ()
+    """The latency metrics this user produces, so budgets on metrics a profile never sends are skipped."""
 
     def __init__(self, environment) -> None:
         suite = environment.agentload
@@ -50,6 +61,7 @@ class AgentUser(FastHttpUser):
 
 class HealthUser(AgentUser):
     abstract = True
+    metrics = ("health_check_latency",)
 
     def act(self, scheduled_at: float | None = None) -> None:
         self.api.health(scheduled_at)
@@ -57,6 +69,7 @@ class HealthUser(AgentUser):
 
 class IntentUser(AgentUser):
     abstract = True
+    metrics = ("intent_inference_latency",)
 
     def act(self, scheduled_at: float | None = None) -> None:
         self.api.intent(self.payloads.pick("intent_utterances", self.rng), scheduled_at)
@@ -64,6 +77,7 @@ class IntentUser(AgentUser):
 
 class StepUser(AgentUser):
     abstract = True
+    metrics = ("step_execution_latency",)
 
     def act(self, scheduled_at: float | None = None) -> None:
         self.api.step(scheduled_at)
@@ -71,6 +85,7 @@ class StepUser(AgentUser):
 
 class ChatUser(AgentUser):
     abstract = True
+    metrics = CHAT_METRICS
 
     def act(self, scheduled_at: float | None = None) -> None:
         self.api.chat(self.payloads.pick("simple_questions", self.rng), scheduled_at=scheduled_at)
@@ -81,6 +96,7 @@ class LoadMixUser(AgentUser):
 
     abstract = True
     mix = LOAD_MIX
+    metrics = (*CHAT_METRICS, "intent_inference_latency", "health_check_latency")
 
     def act(self, scheduled_at: float | None = None) -> None:
         kind = choose(self.mix, self.rng)
