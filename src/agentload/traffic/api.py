@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +42,10 @@ class RequestFailure(Exception):
         return str(self.args[0])
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Call:
+    """One request to send, built per request (slotted: a frozen dataclass costs a setattr per field)."""
+
     endpoint: str
     method: str
     body: dict[str, Any] | None
@@ -71,7 +72,7 @@ class AgentApi:
     def step(self, scheduled_at: float | None = None) -> Sample:
         self._step_index += 1
         body = {
-            "executionId": f"exec-{uuid.uuid4().hex}",
+            "executionId": f"exec-{self.rng.getrandbits(128):032x}",
             "stepIndex": self._step_index,
             "tool": self.rng.choice(TOOLS),
             "input": {"query": "agentload synthetic step"},
@@ -90,7 +91,7 @@ class AgentApi:
         return self.send(Call("chat", "POST", body, headers, stream), scheduled_at)
 
     def _headers(self, user: bool = False, internal: bool = False) -> dict[str, str]:
-        headers = {"X-Trace-Id": uuid.uuid4().hex}
+        headers = {"X-Trace-Id": f"{self.rng.getrandbits(128):032x}"}
         if user:
             headers["X-Test-User-Id"] = self.settings.test_user_id
             headers["X-Clerk-Id"] = self.settings.clerk_id
@@ -105,8 +106,7 @@ class AgentApi:
         """Send `call` under its endpoint's deadline and report exactly one sample for it."""
         started = time.perf_counter()
         lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
-        deadline = gevent.Timeout(self.settings.timeouts_s[call.endpoint])
-        deadline.start()
+        deadline = self._deadline(call)
         try:
             response = self.client.request(
                 call.method,
@@ -132,16 +132,30 @@ class AgentApi:
                 raise
             return self._report_timeout(call, started, lag_ms)
         finally:
-            deadline.cancel()
+            if deadline is not None:
+                deadline.cancel()
+
+    def _deadline(self, call: Call) -> gevent.Timeout | None:
+        """A whole-request deadline, started; None where the socket timeouts already enforce it.
+
+        A non-streamed request is bounded by the user's socket timeouts (set to the longest
+        endpoint timeout), so only streams and endpoints with a shorter timeout need a timer.
+        """
+        seconds = self.settings.timeouts_s[call.endpoint]
+        if not call.stream and seconds >= max(self.settings.timeouts_s.values()):
+            return None
+        deadline = gevent.Timeout(seconds)
+        deadline.start()
+        return deadline
 
     def _judge(
-        self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None
+        self, call: Call, response: Any, started: float, deadline: gevent.Timeout | None, lag_ms: float | None
     ) -> Sample:
         status = response.status_code or 0
         if status == 0:
             outcome = Outcome(ERROR, failure_name(_root_cause(response.error)))
             return self._sample(call, outcome, started, status, lag_ms)
-        headers = dict(response.headers or {})
+        headers = response.headers or {}
         by_status = classify_status(call.endpoint, status, headers)
         if call.stream and by_status is None:
             return self._read_stream(call, response, started, deadline, lag_ms)
@@ -157,7 +171,7 @@ class AgentApi:
         return self._sample(call, outcome, started, status, lag_ms)
 
     def _read_stream(
-        self, call: Call, response: Any, started: float, deadline: gevent.Timeout, lag_ms: float | None
+        self, call: Call, response: Any, started: float, deadline: gevent.Timeout | None, lag_ms: float | None
     ) -> Sample:
         timing, broken = read_events(response._response, started, deadline)
         ended = time.perf_counter()
@@ -208,7 +222,9 @@ class AgentApi:
         return sample
 
 
-def read_events(stream: Any, started: float, deadline: gevent.Timeout) -> tuple[StreamTiming, str | None]:
+def read_events(
+    stream: Any, started: float, deadline: gevent.Timeout | None
+) -> tuple[StreamTiming, str | None]:
     """Read SSE lines as they arrive; returns the timing and a failure name if the read broke."""
     timing = StreamTiming(started_at=started)
     parser = SseParser()
