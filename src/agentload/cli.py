@@ -43,7 +43,7 @@ def run_demo(time_scale: str, report_json: str, platform_args: list[str]) -> int
     try:
         platform = start_platform(*platform_args)
     except PlatformStartError as exc:
-        sys.stderr.write(f"agentload demo: the reference platform did not start: {exc}\n")
+        sys.stderr.write(f"agentload demo: the reference platform did not start: {one_line(exc)}\n")
         return 3
     with platform:
         print(f"agentload demo: platform at {platform.url}; budget profile at time scale {time_scale}")
@@ -64,6 +64,14 @@ def run_demo(time_scale: str, report_json: str, platform_args: list[str]) -> int
         ]
         env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
         return subprocess.call(command, env=env)
+
+
+def one_line(exc: PlatformStartError) -> str:
+    """The start error's reason and the platform's own last stderr line, without the command."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = lines[0].split("; command")[0] if lines else "unknown reason"
+    detail = lines[-1] if len(lines) > 1 else ""
+    return f"{reason}: {detail}" if detail else reason
 
 
 if __name__ == "__main__":
