@@ -133,3 +133,33 @@ def test_bad_threshold_names_file_line_and_key(tmp_path) -> None:
     assert run.returncode == 2
     assert f'{budgets}:4: budgets[0].threshold: must be a duration like 800ms (got "fast")' in run.stderr
     assert TRACEBACK not in run.output
+
+
+def test_baseline_flags_a_significant_regression_as_a_warning(tmp_path) -> None:
+    """A second run 4x slower on intent than its --baseline is a significant regression: WARN, exit 0."""
+    budgets = tmp_path / "lenient.yaml"
+    budgets.write_text(
+        "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 5s, min_samples: 1}\n"
+    )
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    args = ("--time-scale", "20", "--budgets", str(budgets))
+    with start_platform(*FAST) as platform:
+        run_locust(BUDGETS, "--host", platform.url, *args, report=first)
+    with start_platform(
+        "--fixed-latency-ms", "intent=80,step=20,chat=20", "--fixed-ttft-ms", "5"
+    ) as platform:
+        run = run_locust(BUDGETS, "--host", platform.url, *args, "--baseline", str(first), report=second)
+    assert run.returncode == 0, run.output[-3000:]
+    validate_report(run.report)
+    intent = next(r for r in run.report["regressions"] if r["metric"] == "intent_inference_latency")
+    assert intent["significant"] and intent["change"] > 1.0
+    assert run.report["verdict"] == "WARN"
+
+
+def test_bad_baseline_file_is_a_configuration_error(tmp_path) -> None:
+    """--baseline pointing at something that is not a report: exit 2 before any load."""
+    not_a_report = tmp_path / "x.json"
+    not_a_report.write_text("[1, 2, 3]")
+    run = run_locust(BUDGETS, "--host", "http://127.0.0.1:9", "--baseline", str(not_a_report))
+    assert run.returncode == 2
+    assert f"--baseline {not_a_report}: not an agentload JSON report" in run.stderr
