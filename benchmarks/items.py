@@ -37,7 +37,7 @@ class Sizes:
 
     tp_users: int
     tp_seconds: float
-    tp_orders: tuple[tuple[str, str], ...]
+    tp_orders: tuple[tuple[str, ...], ...]
     timing_levels: tuple[tuple[int, float], ...]  # (users, total requests/s; 0 = back to back)
     timing_seconds: float
     timing_service_ms: int
@@ -142,14 +142,15 @@ def health_run(bench: Bench, kind: str, url: str) -> LocustRun:
     args = ["-u", str(s.tp_users), "-r", str(s.tp_users), "-t", f"{s.tp_seconds:g}s"]
     if kind == "bare":
         return bench.locust("bare_health", lf.BARE_HEALTH, [*args, "--host", url], s.tp_seconds + 60, {})
+    env = {"BENCH_NO_RECORDING": "1"} if kind == "unrecorded" else {}
     return bench.locust(
-        "suite_health", lf.SUITE_HEALTH, [*args, *bench.suite_args(url)], s.tp_seconds + 60, {}
+        f"{kind}_health", lf.SUITE_HEALTH, [*args, *bench.suite_args(url)], s.tp_seconds + 60, env
     )
 
 
 def throughput(bench: Bench) -> Row:
     """Requests/s of the suite's health user over a bare FastHttpUser: same endpoint, core and users."""
-    runs: dict[str, list[LocustRun]] = {"bare": [], "suite": []}
+    runs: dict[str, list[LocustRun]] = {"bare": [], "suite": [], "unrecorded": []}
     with health_target(bench.machine) as (url, target):
         for order in bench.sizes.tp_orders:
             for kind in order:
@@ -157,21 +158,25 @@ def throughput(bench: Bench) -> Row:
                 runs[kind].append(run)
                 name = "/api/health" if kind == "bare" else "health_check_latency"
                 bench.log(
-                    f"  {kind:5} {run.rps(name):8,.0f} req/s  locust CPU {pct(run.busy(1.0))}"
+                    f"  {kind:10} {run.rps(name):8,.0f} req/s  locust CPU {pct(run.busy(1.0))}"
                     f"  core CPU {pct(run.core_busy(1.0))}"
                 )
     bare = statistics.mean(r.rps("/api/health") for r in runs["bare"])
     suite = statistics.mean(r.rps("health_check_latency") for r in runs["suite"])
+    unrecorded = statistics.mean(r.rps("health_check_latency") for r in runs["unrecorded"])
     ratio = suite / bare if bare else 0.0
+    recording = suite / unrecorded if unrecorded else 0.0
     return Row(
         "1 throughput ratio (suite/bare)",
-        f"{ratio:.2f} ({suite:,.0f} req/s)",
+        f"{ratio:.2f} ({suite:,.0f} req/s); recording on/off {recording:.2f}",
         f"bare {bare:,.0f} req/s",
         ">= 0.90",
         "met" if ratio >= 0.9 else "MISSED",
         {
             "target": target,
             "ratio": ratio,
+            "recording_ratio": recording,
+            "unrecorded_rps": unrecorded,
             "suite_rps": suite,
             "bare_rps": bare,
             "users": bench.sizes.tp_users,

@@ -25,13 +25,18 @@ class BareHealth(FastHttpUser):
 '''
 
 SUITE_HEALTH = '''\
-"""The suite's health-check user with every listener of a normal run."""
+"""The suite's health-check user with every listener of a normal run (BENCH_NO_RECORDING=1: the same
+user with exact recording switched off, to price the recording alone)."""
+import os
+
 import locust  # noqa: F401
 import probe
 from agentload import plugin  # noqa: F401
 from agentload.traffic.users import HealthUser
 
 probe.install()
+if os.environ.get("BENCH_NO_RECORDING"):
+    plugin.record_sample = lambda recorder, sample: None
 
 
 class SuiteHealth(HealthUser):

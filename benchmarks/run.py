@@ -36,7 +36,7 @@ SIZES = {
     "smoke": Sizes(
         tp_users=4,
         tp_seconds=2,
-        tp_orders=(("bare", "suite"),),
+        tp_orders=(("bare", "suite", "unrecorded"),),
         timing_levels=((5, 0), (20, 100)),
         timing_seconds=2,
         timing_service_ms=20,
@@ -61,7 +61,7 @@ SIZES = {
     "quick": Sizes(
         tp_users=32,
         tp_seconds=5,
-        tp_orders=(("bare", "suite"),),
+        tp_orders=(("bare", "suite", "unrecorded"),),
         timing_levels=((10, 0), (200, 1000), (2000, 1000)),
         timing_seconds=5,
         timing_service_ms=50,
@@ -75,7 +75,7 @@ SIZES = {
     "full": Sizes(
         tp_users=32,
         tp_seconds=8,
-        tp_orders=(("bare", "suite"), ("suite", "bare")),
+        tp_orders=(("bare", "suite", "unrecorded"), ("unrecorded", "suite", "bare")),
         timing_levels=((10, 0), (200, 1000), (2000, 1000), (2000, 2000)),
         timing_seconds=12,
         timing_service_ms=50,

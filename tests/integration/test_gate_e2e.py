@@ -163,3 +163,24 @@ def test_bad_baseline_file_is_a_configuration_error(tmp_path) -> None:
     run = run_locust(BUDGETS, "--host", "http://127.0.0.1:9", "--baseline", str(not_a_report))
     assert run.returncode == 2
     assert f"--baseline {not_a_report}: not an agentload JSON report" in run.stderr
+
+
+@pytest.mark.slow
+def test_chat_keeps_its_arrival_rate_when_the_platform_slows(tmp_path) -> None:
+    """With chat 3x slower, the open-model chat scenario still starts 10 iterations/s (within 1%)."""
+    with start_platform("--latency-scale", "chat=3") as platform:
+        run = run_locust(
+            BUDGETS,
+            "--host",
+            platform.url,
+            "--time-scale",
+            "10",
+            "--report-only",
+            report=tmp_path / "report.json",
+        )
+    assert run.returncode == 0, run.output[-3000:]
+    counters = run.report["counters"]
+    assert counters["iterations"] + counters.get("dropped_iterations", 0) == pytest.approx(210, rel=0.01)
+    assert counters.get("dropped_iterations", 0) == 0
+    chat = run.report["metrics"]["chat_response_latency"]
+    assert chat["med"] > 900  # the platform really was slower
