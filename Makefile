@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/agentload demo
 
+# The two-minute soak test mostly waits, so it runs alongside the rest of the suite.
 test: $(STAMP) lint
-	$(PY) -m pytest -q
+	@mkdir -p reports
+	$(PY) -m pytest -q -m soak -p no:cacheprovider > reports/soak-test.log 2>&1 & soak=$$!; \
+	$(PY) -m pytest -q -m "not soak"; rest=$$?; \
+	wait $$soak; soak_status=$$?; \
+	echo "--- soak test (run alongside the rest):"; cat reports/soak-test.log; \
+	test $$rest -eq 0 && test $$soak_status -eq 0
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

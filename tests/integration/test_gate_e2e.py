@@ -26,7 +26,7 @@ def test_healthy_platform_passes_with_exact_chat_metrics(tmp_path) -> None:
     """A healthy platform passes (exit 0); every chat metric is printed; counts match the platform."""
     report = tmp_path / "report.json"
     with start_platform() as platform:
-        run = run_locust(BUDGETS, "--host", platform.url, "--time-scale", "4", report=report)
+        run = run_locust(BUDGETS, "--host", platform.url, "--time-scale", "6", report=report)
         stats = platform.stats()
     assert run.returncode == 0, run.output[-4000:]
     assert TRACEBACK not in run.output
@@ -168,20 +168,20 @@ def test_bad_baseline_file_is_a_configuration_error(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_chat_keeps_its_arrival_rate_when_the_platform_slows(tmp_path) -> None:
-    """With chat 3x slower, the open-model chat scenario still starts 10 iterations/s (within 1%)."""
+    """With chat 3x slower, the open-model chat scenario still starts 10 iterations/s (105 in 10.5 s)."""
     with start_platform("--latency-scale", "chat=3") as platform:
         run = run_locust(
             BUDGETS,
             "--host",
             platform.url,
             "--time-scale",
-            "10",
+            "20",
             "--report-only",
             report=tmp_path / "report.json",
         )
     assert run.returncode == 0, run.output[-3000:]
     counters = run.report["counters"]
-    assert counters["iterations"] + counters.get("dropped_iterations", 0) == pytest.approx(210, rel=0.01)
+    assert counters["iterations"] + counters.get("dropped_iterations", 0) == pytest.approx(105, abs=1)
     assert counters.get("dropped_iterations", 0) == 0
     chat = run.report["metrics"]["chat_response_latency"]
     assert chat["med"] > 900  # the platform really was slower

@@ -51,6 +51,7 @@ def rss_bytes(pid: int) -> int | None:
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc (Linux)")
 def test_soak_memory_and_report_stay_bounded(tmp_path) -> None:
     """130 s at 50 users: RSS grows < 10% after warm-up, the JSON report stays small, the run passes."""
