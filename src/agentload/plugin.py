@@ -205,7 +205,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         suite.settings = load(environment.parsed_options, environment.host)
     suite.recorder.drain()
     suite.aggregate = type(suite.aggregate)()
-    suite.started_at, suite.ended_at = time.time(), None
+    suite.started_at = time.time()
 
 
 @events.quitting.add_listener

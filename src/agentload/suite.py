@@ -25,14 +25,13 @@ class Suite:
     data_dir: str | None = field(default_factory=lambda: os.environ.get("AGENTLOAD_DATA_DIR") or None)
     profile: str = ""
     started_at: float | None = None
-    ended_at: float | None = None
     baseline: dict[str, Any] | None = None
     interrupted: str | None = None  # the signal (SIGTERM, SIGINT) that cut the run short
 
     def snapshot(self, extra_meta: dict[str, Any] | None = None) -> Snapshot:
         """Merge what this process recorded and return the plain-data view of the whole run."""
         self.aggregate.merge_wire(self.recorder.drain())
-        ended = self.ended_at or time.time()
+        ended = time.time()
         meta = {
             "profile": self.profile,
             "host": self.settings.safe_base_url,
