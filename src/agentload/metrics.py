@@ -263,6 +263,11 @@ class Snapshot:
     def counter(self, name: str) -> int:
         return int(self.counters.get(name, 0))
 
+    def failed(self, shed_counts_as_error: bool = True) -> int:
+        """Requests that count as errors (the `error_rate` numerator): hard errors, plus shed ones
+        unless the budgets' policy says shedding is not an error. The gate and every reporter use it."""
+        return self.counter("errors") + (self.counter("shed") if shed_counts_as_error else 0)
+
 
 class Aggregate:
     """Merges drained deltas from every process, in arrival order, per stage.

@@ -186,7 +186,7 @@ def _observe_trend(stat: str, histogram: Histogram | None) -> Observation:
 def _observe_rate(metric: str, snapshot: Snapshot, policy: Policy) -> Observation:
     requests = snapshot.counter("requests")
     if metric == "error_rate":
-        events = snapshot.counter("errors") + (snapshot.counter("shed") if policy.shed_counts_as_error else 0)
+        events = snapshot.failed(policy.shed_counts_as_error)
     else:
         events = snapshot.counter(metric.removesuffix("_rate"))
     if requests < 1:

@@ -25,7 +25,7 @@ from agentload.reporting.format import (
     format_threshold,
     format_value,
 )
-from agentload.reporting.stats import failed_count, hard_error_count, incomplete_reasons, shed_count
+from agentload.reporting.stats import hard_error_count, incomplete_reasons, shed_count
 from agentload.reporting.summary import summarize
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def _rate_text(events: int, requests: int) -> str:
 
 def _metric_block(snapshot: Snapshot, summaries: dict[str, dict], *, shed_counts_as_error: bool) -> list[str]:
     requests, shed = snapshot.counter("requests"), shed_count(snapshot)
-    failed = failed_count(snapshot, shed_counts_as_error=shed_counts_as_error)
+    failed = snapshot.failed(shed_counts_as_error)
     rows = [(name, trend_line(name, summaries[name])) for name in summaries]
     rows.append(("error_rate", _rate_text(failed, requests)))
     if shed:

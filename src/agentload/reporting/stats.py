@@ -5,8 +5,8 @@ request"; deriving them in one place keeps the reporters from drifting apart and
 verdict. The convention is the one `agentload.budgets.evaluate` uses: `requests` counts every
 attempted request (failed and shed ones included), the `errors` counter counts hard failures and
 the `shed` counter counts load shedding (429, or 503 with Retry-After), which the traffic layer
-names `shed: ...` in the per-name failure table. When a counter is absent, it is summed from that
-table instead.
+names `shed: ...` in the per-name failure table. The counters are the truth; `Snapshot.failed`
+holds the one definition of "failed" that the gate uses too.
 """
 
 from __future__ import annotations
@@ -33,28 +33,17 @@ def hard_errors(snapshot: Snapshot) -> dict[str, int]:
 
 def hard_error_count(snapshot: Snapshot) -> int:
     """Failed requests that were not shed (the `errors` counter)."""
-    if "errors" in snapshot.counters:
-        return snapshot.counter("errors")
-    return sum(hard_errors(snapshot).values())
+    return snapshot.counter("errors")
 
 
 def shed_count(snapshot: Snapshot) -> int:
     """Requests refused by load shedding (the `shed` counter)."""
-    if "shed" in snapshot.counters:
-        return snapshot.counter("shed")
-    return sum(n for name, n in snapshot.errors.items() if is_shed(name))
-
-
-def failed_count(snapshot: Snapshot, *, shed_counts_as_error: bool = True) -> int:
-    """Requests that count as errors: hard errors, plus shed ones when shedding counts."""
-    return hard_error_count(snapshot) + (shed_count(snapshot) if shed_counts_as_error else 0)
+    return snapshot.counter("shed")
 
 
 def error_rate(snapshot: Snapshot, *, shed_counts_as_error: bool = True) -> float | None:
     """The `error_rate` metric: failed requests per request (None without requests)."""
-    return ratio(
-        failed_count(snapshot, shed_counts_as_error=shed_counts_as_error), snapshot.counter("requests")
-    )
+    return ratio(snapshot.failed(shed_counts_as_error), snapshot.counter("requests"))
 
 
 def incomplete_reasons(snapshot: Snapshot, verdict: Verdict) -> list[str]:
