@@ -13,12 +13,10 @@ core delays greenlets), then to within one user; rates are compared over the who
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -28,6 +26,7 @@ from locust import FastHttpUser, constant, task
 from locust.env import Environment
 from locust.event import EventHook
 
+from agentload.platform.process import start_platform
 from agentload.profiles import (
     BUDGET,
     ArrivalRate,
@@ -40,9 +39,6 @@ from agentload.profiles import (
     scaled,
     users_at,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from platform_server import start_platform
 
 WINDOW_S = 0.35
 
@@ -118,6 +114,17 @@ def run_shape(runner: Any, every: float = 1.0) -> Iterator[float]:
         yield shape.get_run_time()
 
 
+def run_profile(profile: Profile, host: str, every: float = 1.0) -> Environment:
+    """Run `profile` on a real local runner to its end; the environment keeps the probes' counts."""
+    env = make_env(locust_classes(profile), host)
+    runner = env.create_local_runner()
+    install(env)
+    for _ in run_shape(runner, every):
+        pass
+    runner.quit()
+    return env
+
+
 @pytest.fixture
 def platform() -> Iterator[Any]:
     with start_platform() as proc:
@@ -183,15 +190,8 @@ def test_ramping_arrival_rate_hits_its_integral(time_scale: Callable) -> None:
     time_scale(1)
     server, hits = wsgi_server()
     rate = ArrivalRate(stages=(Stage(4, 40), Stage(1, 40)), max_concurrency=20)
-    env = make_env(
-        locust_classes(Profile("ramp", (Scenario("ramp", ArriveProbe, rate),))),
-        f"http://127.0.0.1:{server.server_port}",
-    )
-    runner = env.create_local_runner()
-    install(env)
-    for _ in run_shape(runner, 0.5):
-        pass
-    runner.quit()
+    profile = Profile("ramp", (Scenario("ramp", ArriveProbe, rate),))
+    env = run_profile(profile, f"http://127.0.0.1:{server.server_port}", 0.5)
     server.stop()
     assert hits["/arrive"] == env.counts["started"] == pytest.approx(120, abs=1)
 
@@ -207,15 +207,8 @@ def test_overloaded_server_drops_iterations_and_shows_coordinated_omission(time_
 
     server, _hits = wsgi_server(busy)
     rate = ArrivalRate(rate=50, duration_s=5, pre_allocated=2, max_concurrency=4)
-    env = make_env(
-        locust_classes(Profile("slow", (Scenario("slow", ArriveProbe, rate),))),
-        f"http://127.0.0.1:{server.server_port}",
-    )
-    runner = env.create_local_runner()
-    install(env)
-    for _ in run_shape(runner, 0.5):
-        pass
-    runner.quit()
+    profile = Profile("slow", (Scenario("slow", ArriveProbe, rate),))
+    env = run_profile(profile, f"http://127.0.0.1:{server.server_port}", 0.5)
     server.stop()
     assert env.counts["dropped"] > 0
     scheduled, sent = zip(*env.latencies, strict=True)
