@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentload.budgets import BudgetError, BudgetFile, parse_budgets
+from agentload.budgets.loader import BUDGET_KEYS
 from agentload.metrics import METRICS
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -32,19 +33,7 @@ structures = st.recursive(
 )
 budget_values = st.one_of(scalars, st.sampled_from(sorted(METRICS)), structures)
 budget_dicts = st.dictionaries(
-    st.sampled_from(
-        [
-            "metric",
-            "stat",
-            "threshold",
-            "criticality",
-            "warn_margin",
-            "min_samples",
-            "comparison",
-            "name",
-            "extra",
-        ]
-    ),
+    st.sampled_from([*BUDGET_KEYS, "extra"]),
     budget_values,
     max_size=8,
 )

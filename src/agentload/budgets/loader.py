@@ -33,7 +33,7 @@ MAX_DEPTH = 32
 _MAX_NAME = 200
 _MAX_SUGGEST = 100  # difflib is quadratic: no suggestions for absurdly long words
 _TOP_KEYS = ("budgets", "policy")
-_BUDGET_KEYS = (
+BUDGET_KEYS = (
     "metric",
     "stat",
     "threshold",
@@ -252,7 +252,7 @@ class _Parser:
         return tuple(budgets)
 
     def budget(self, node: Node, key_path: str) -> Budget:
-        entries = self.mapping(node, key_path, _BUDGET_KEYS, "a mapping with metric, stat and threshold")
+        entries = self.mapping(node, key_path, BUDGET_KEYS, "a mapping with metric, stat and threshold")
         metric = self.metric(entries, node, key_path)
         kind = METRICS[metric]
         stat = self.stat(entries, node, key_path, kind)
