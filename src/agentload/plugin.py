@@ -18,7 +18,7 @@ from locust import events
 from locust.event import EventHook
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from agentload import gate, profiles, reachability
+from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import aggregation, influx, stages, webui
 from agentload.metrics import record_sample
@@ -59,6 +59,13 @@ def add_options(parser: Any) -> None:
         default=False,
         include_in_web_ui=False,
         help="do not check GET /api/health before load starts",
+    )
+    parser.add_argument(
+        "--master-timeout",
+        default=None,
+        include_in_web_ui=False,
+        help="a worker stops its users and exits (code 4) after this long without its master "
+        "(default 3s; env AGENTLOAD_MASTER_TIMEOUT)",
     )
     influx.add_influx_options(parser)
     # The web UI binds to loopback unless told otherwise (--web-host 0.0.0.0, with --web-login).
@@ -109,6 +116,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         aggregation.install_master(environment)
     else:
         aggregation.install_local(environment)
+    cluster.install(environment)
     webui.install(environment)
 
 
