@@ -1,0 +1,65 @@
+"""A hostile process for the cluster-key test: it speaks Locust's worker protocol by hand.
+
+It joins with a wrong key, then ships fabricated agentload reports (1,000 intent samples of 1 ms
+each, tagged with its wrong key), a fabricated final flush and one report that claims to come from
+another worker, for a few seconds. Every message type it receives is printed, one per line.
+Usage: python rogue_worker.py HOST PORT WORKER_ID WRONG_KEY SECONDS
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import zmq
+from locust import __version__
+from locust.rpc import Message
+
+from agentload.cluster import auth
+from agentload.integrations.aggregation import FINAL, REPORT_KEY
+from agentload.metrics import Recorder
+
+
+def fabricated() -> dict:
+    recorder = Recorder()
+    for _ in range(1000):
+        recorder.observe("intent_inference_latency", 1.0)
+    recorder.count("requests", 1000)
+    return recorder.drain()
+
+
+def main() -> None:
+    host, port, worker_id, wrong_key, seconds = sys.argv[1:6]
+    context = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.setsockopt(zmq.IDENTITY, worker_id.encode())
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(f"tcp://{host}:{port}")
+
+    def send(msg_type: str, data: object, node_id: str = worker_id) -> None:
+        sock.send(Message(msg_type, data, node_id).serialize())
+
+    send("client_ready", __version__)
+    send("agentload_hello", {"version": 1})
+    session, counter = "", 0
+    deadline = time.monotonic() + float(seconds)
+    while time.monotonic() < deadline:
+        while sock.poll(100):
+            msg = Message.unserialize(sock.recv())
+            print(msg.type, flush=True)
+            if msg.type == "agentload_challenge":
+                session = msg.data["challenge"]
+                send("agentload_join", {"proof": auth.join_proof(wrong_key, session, worker_id)})
+        counter += 1
+        payload = fabricated()
+        tag = auth.report_tag(wrong_key, auth.Envelope("stats", worker_id, session, counter), payload)
+        send("stats", {REPORT_KEY: payload, auth.AUTH_KEY: tag, "user_classes_count": {}, "user_count": 0})
+        send(FINAL, {"client_id": worker_id, REPORT_KEY: fabricated()})
+        send("stats", {REPORT_KEY: fabricated()}, node_id="someone_else")
+        time.sleep(0.4)
+    sock.close()
+    context.term()
+
+
+if __name__ == "__main__":
+    main()
