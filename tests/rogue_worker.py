@@ -1,9 +1,11 @@
-"""A hostile process for the cluster-key test: it speaks Locust's worker protocol by hand.
+"""A hostile process for the cluster-key tests: it speaks Locust's worker protocol by hand.
 
-It joins with a wrong key, then ships fabricated agentload reports (1,000 intent samples of 1 ms
-each, tagged with its wrong key), a fabricated final flush and one report that claims to come from
-another worker, for a few seconds. Every message type it receives is printed, one per line.
-Usage: python rogue_worker.py HOST PORT WORKER_ID WRONG_KEY SECONDS
+Mode `forge`: it joins with a wrong key, then ships fabricated agentload reports (1,000 intent
+samples of 1 ms each, tagged with its wrong key), a fabricated final flush and reports that claim to
+come from another worker, for SECONDS. Mode `tamper`: it joins with the right key, waits for its
+first spawn message, ships one honest report (7 requests) and then a report of 1,000 requests
+carrying the tag of another payload. Every message type it receives is printed, one per line.
+Usage: python rogue_worker.py HOST PORT WORKER_ID KEY SECONDS forge|tamper
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ from agentload.integrations.aggregation import FINAL, REPORT_KEY
 from agentload.metrics import Recorder
 
 
-def fabricated() -> dict:
+def fabricated(n: int = 1000) -> dict:
     recorder = Recorder()
-    for _ in range(1000):
+    for _ in range(n):
         recorder.observe("intent_inference_latency", 1.0)
-    recorder.count("requests", 1000)
+    recorder.count("requests", n)
     return recorder.drain()
 
 
 def main() -> None:
-    host, port, worker_id, wrong_key, seconds = sys.argv[1:6]
+    host, port, worker_id, key, seconds, mode = sys.argv[1:7]
     context = zmq.Context()
     sock = context.socket(zmq.DEALER)
     sock.setsockopt(zmq.IDENTITY, worker_id.encode())
@@ -49,13 +51,19 @@ def main() -> None:
             print(msg.type, flush=True)
             if msg.type == "agentload_challenge":
                 session = msg.data["challenge"]
-                send("agentload_join", {"proof": auth.join_proof(wrong_key, session, worker_id)})
-        counter += 1
-        payload = fabricated()
-        tag = auth.report_tag(wrong_key, auth.Envelope("stats", worker_id, session, counter), payload)
-        send("stats", {REPORT_KEY: payload, auth.AUTH_KEY: tag, "user_classes_count": {}, "user_count": 0})
-        send(FINAL, {"client_id": worker_id, REPORT_KEY: fabricated()})
-        send("stats", {REPORT_KEY: fabricated()}, node_id="someone_else")
+                send("agentload_join", {"proof": auth.join_proof(key, session, worker_id)})
+            elif msg.type == "spawn" and mode == "tamper" and counter == 0:
+                for payload, signed in ((fabricated(7), fabricated(7)), (fabricated(1000), fabricated(7))):
+                    counter += 1
+                    tag = auth.report_tag(key, auth.Envelope("stats", worker_id, session, counter), signed)
+                    send("stats", {REPORT_KEY: payload, auth.AUTH_KEY: tag, "user_classes_count": {}})
+        if mode == "forge":
+            counter += 1
+            payload = fabricated()
+            tag = auth.report_tag(key, auth.Envelope("stats", worker_id, session, counter), payload)
+            send("stats", {REPORT_KEY: payload, auth.AUTH_KEY: tag, "user_classes_count": {}})
+            send(FINAL, {"client_id": worker_id, REPORT_KEY: fabricated()})
+            send("stats", {REPORT_KEY: fabricated()}, node_id="someone_else")
         time.sleep(0.4)
     sock.close()
     context.term()

@@ -96,6 +96,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
     environment.agentload = suite
+    cluster.install_master(environment)
     try:
         influx.install(environment)  # None when disabled
     except SettingsError as exc:
@@ -116,7 +117,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         aggregation.install_master(environment)
     else:
         aggregation.install_local(environment)
-    cluster.install(environment)
+    cluster.install_worker(environment)
     webui.install(environment)
 
 

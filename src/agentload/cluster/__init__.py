@@ -3,7 +3,8 @@
 `watchdog` stops a worker's users when its master goes silent or its connection closes, so a
 killed or frozen master leaves no orphan load. `auth` holds the pure HMAC functions of the cluster
 key; `admission` applies them at the edges: the master admits only workers that prove the key and
-accepts only histogram reports that carry a valid tag. `install` wires whichever applies.
+accepts only histogram reports that carry a valid tag. The plugin calls `install_master` and
+`install_worker`; each does nothing on the other kind of runner.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from locust.runners import MasterRunner, WorkerRunner
 from agentload.cluster import admission, watchdog
 
 
-def install(environment: Any) -> None:
-    """Called by the plugin once the runner exists; a local runner needs none of this."""
-    runner = environment.runner
-    if isinstance(runner, WorkerRunner):
+def install_master(environment: Any) -> None:
+    """Called by the plugin first thing at `init`: the master already listens, so its gate goes up
+    before anything that could yield to the greenlet that takes workers in."""
+    if isinstance(environment.runner, MasterRunner):
+        admission.install_master(environment)
+
+
+def install_worker(environment: Any) -> None:
+    """Called by the plugin after the aggregation: a report is tagged after it is filled."""
+    if isinstance(environment.runner, WorkerRunner):
         admission.install_worker(environment)
         watchdog.install(environment)
-    elif isinstance(runner, MasterRunner):
-        admission.install_master(environment)

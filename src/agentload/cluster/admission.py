@@ -62,10 +62,13 @@ class Gatekeeper:
         self.sessions: dict[str, str] = {}  # admitted worker -> the challenge it answered
         self.counters: dict[str, int] = {}
         self.refused: set[str] = set()
+        self.impostors: set[str] = set()  # connections that sent a message in another worker's name
 
     def handle(self, client_id: str, msg: Any) -> None:
         if msg.node_id != client_id:
-            logger.warning("dropped a %s message from %s claiming to be %s", msg.type, client_id, msg.node_id)
+            if client_id not in self.impostors:
+                self.impostors.add(client_id)
+                logger.warning("dropped a %s from %s claiming to be %s", msg.type, client_id, msg.node_id)
             return
         if client_id in self.refused:
             return
@@ -131,6 +134,15 @@ class Gatekeeper:
             self.suite.aggregate.incomplete.append(f"refused worker {client_id} mid-run: {reason}")
             self.locust_handle(client_id, Message("quit", None, client_id))  # Locust forgets it
 
+    def adopt_early_joiners(self) -> None:
+        """Workers Locust took in before this gate stood (the master listens before `init`) must prove
+        the key too: they leave Locust's clients and get a challenge. No test runs yet at `init`."""
+        for client_id in list(self.runner.clients):
+            del self.runner.clients[client_id]
+            applicant = self.applicants[client_id] = Applicant(since=self.clock())
+            applicant.ready = Message("client_ready", locust_version, client_id)
+            self._send(CHALLENGE, {"challenge": applicant.challenge}, client_id)
+
     def expire(self) -> None:
         now = self.clock()
         for client_id, applicant in list(self.applicants.items()):
@@ -158,6 +170,7 @@ def install_master(environment: Any) -> None:
         return
     gate = Gatekeeper(environment, key)
     runner.handle_message = gate.handle  # the instance attribute shadows MasterRunner.handle_message
+    gate.adopt_early_joiners()
     runner.greenlet.spawn(gate.expire_forever)
     logger.info("cluster key set: workers must prove it to join")
 
