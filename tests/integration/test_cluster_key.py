@@ -30,6 +30,12 @@ ROGUE = Path(__file__).resolve().parents[1] / "rogue_worker.py"
 REFUSED_LINE = re.compile(r"the master refused this worker \((\S+)\): (.+)")
 
 
+def start_rogue(port: int, rogue_id: str, key: str, seconds: str, mode: str) -> subprocess.Popen:
+    """The hand-written hostile worker (tests/rogue_worker.py); it prints what it receives."""
+    command = [sys.executable, str(ROGUE), "127.0.0.1", str(port), rogue_id, key, seconds, mode]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+
 @pytest.mark.slow
 def test_workers_without_the_key_are_refused_and_fabricated_reports_never_count(tmp_path) -> None:
     """Wrong-key, keyless and forging joiners are refused by name; the verdict counts only real samples."""
@@ -42,13 +48,7 @@ def test_workers_without_the_key_are_refused_and_fabricated_reports_never_count(
         )
         wrong_worker = cluster.add_worker({"AGENTLOAD_CLUSTER_KEY": wrong})
         keyless_worker = cluster.add_worker({"AGENTLOAD_CLUSTER_KEY": ""})
-        rogue = subprocess.Popen(
-            [sys.executable, str(ROGUE), "127.0.0.1", str(cluster.port), rogue_id, wrong, "8", "forge"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-        )
+        rogue = start_rogue(cluster.port, rogue_id, wrong, "8", "forge")
         try:
             code, output = cluster.wait(timeout=120)
             rogue_output, _ = rogue.communicate(timeout=30)
@@ -112,13 +112,7 @@ def test_a_tampered_report_gets_its_worker_refused_mid_run(tmp_path) -> None:
         cwd=ROOT,
         env={**os.environ, "AGENTLOAD_CLUSTER_KEY": key, "PYTHONUNBUFFERED": "1"},
     )
-    rogue = subprocess.Popen(
-        [sys.executable, str(ROGUE), "127.0.0.1", str(port), rogue_id, key, "20", "tamper"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-    )
+    rogue = start_rogue(port, rogue_id, key, "20", "tamper")
     try:
         output, _ = master.communicate(timeout=60)
     finally:

@@ -9,6 +9,12 @@ means it is frozen, gone or cut off. A closed connection is noticed sooner: Zero
 reports the disconnect, and when no reconnect follows within a second the master is taken as gone.
 The worker then logs one line, kills its users (no stop timeout: nobody is left to report to) and
 exits with code 4; a backstop ends the process should a clean exit hang.
+
+Silence is counted only while the worker itself could listen. A worker's event loop can stall for
+seconds on a loaded machine (Locust rebuilds its whole argument parser for every option of every
+spawn message, and a ramp-down sends many): it then neither sends heartbeats nor reads the
+replies, and a naive clock would blame the master. The watch loop measures how late it wakes up
+and does not count that stall as silence.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ logger = logging.getLogger(__name__)
 LOST_MASTER_EXIT = 4
 DISCONNECT_GRACE_S = 1.0  # a closed connection that does not come back within this is a lost master
 CHECK_EVERY_S = 0.25
+STALL_S = 0.5  # a wake-up this much later than asked means this process, not the master, was stuck
 HARD_EXIT_AFTER_S = 10.0  # the process ends by then whatever blocks (exit within 15 s of the loss)
 
 
@@ -84,9 +91,20 @@ class MasterWatchdog:
             runner.client.socket.setsockopt(zmq.LINGER, 0)  # drop what a dead master will never read
         runner.quit()
 
+    def excuse_stall(self, stalled_s: float) -> None:
+        """This process could not listen for `stalled_s` seconds: that is not the master's silence."""
+        if self.last_heard is not None:
+            self.last_heard += stalled_s
+        if self.disconnected_since is not None:
+            self.disconnected_since += stalled_s
+
     def watch_forever(self) -> None:
         while not self.check():
+            asleep = self.clock()
             gevent.sleep(CHECK_EVERY_S)
+            late = self.clock() - asleep - CHECK_EVERY_S
+            if late > STALL_S:
+                self.excuse_stall(late)
 
     def monitor_forever(self) -> None:
         """Follows connect/disconnect events of whichever client socket the runner has now."""
