@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 DEFAULT_BASE_URL = "http://localhost:3000"
-DEFAULT_TIMEOUT_S = 10.0  # the seed's request timeout
+DEFAULT_TIMEOUT_S = 10.0  # the k6 suite's request timeout
 ENDPOINTS = ("health", "intent", "step", "chat")
 
 

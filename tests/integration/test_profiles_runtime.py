@@ -206,7 +206,7 @@ def test_overloaded_server_drops_iterations_and_shows_coordinated_omission(time_
             pass
 
     server, _hits = wsgi_server(busy)
-    rate = ArrivalRate(rate=50, duration_s=5, pre_allocated=2, max_concurrency=4)
+    rate = ArrivalRate(rate=50, duration_s=5, max_concurrency=4)
     profile = Profile("slow", (Scenario("slow", ArriveProbe, rate),))
     env = run_profile(profile, f"http://127.0.0.1:{server.server_port}", 0.5)
     server.stop()

@@ -374,7 +374,7 @@ def test_control_characters_are_escaped_in_message() -> None:
 
 
 def test_shipped_budgets_file_loads() -> None:
-    """The budgets.yaml shipped at the repository root loads and holds the seed's table."""
+    """The budgets.yaml shipped at the repository root loads and holds the specified table."""
     shipped = load_budgets(SHIPPED)
     table = {(b.metric, b.stat): (b.threshold, b.criticality) for b in shipped.budgets}
     assert table == {

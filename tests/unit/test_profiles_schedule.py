@@ -28,7 +28,6 @@ from agentload.profiles import (
     targets_at,
     users_at,
 )
-from agentload.profiles.schedule import total_iterations
 
 INTENT = BUDGET.scenario("intent_inference").schedule
 STEP = BUDGET.scenario("step_execution").schedule
@@ -56,7 +55,7 @@ def test_budget_chat_is_constant_ten_per_second_for_the_whole_profile() -> None:
     assert [rate_at(CHAT, t) for t in (0, 1, 105, 209.99)] == [10.0] * 4
     assert rate_at(CHAT, 210) == 0.0
     assert duration(BUDGET) == 210.0
-    assert (CHAT.pre_allocated, CHAT.max_concurrency) == (10, 50)
+    assert CHAT.max_concurrency == 50
 
 
 @pytest.mark.parametrize(
@@ -153,7 +152,7 @@ def test_due_time_constant_rate() -> None:
     """At 10/s iteration k is due at k/10 s and exactly 2100 iterations fit in 210 s."""
     assert [due_time(CHAT, k) for k in (0, 1, 10, 2099)] == pytest.approx([0.0, 0.1, 1.0, 209.9])
     assert due_time(CHAT, 2100) is None
-    assert total_iterations(CHAT) == 2100
+    assert arrivals_before(CHAT, 210.0) == 2100
 
 
 def test_due_time_inverts_a_ramping_rate_exactly() -> None:
@@ -185,11 +184,11 @@ def test_due_time_is_monotonic_on_a_ramping_down_rate() -> None:
 
 
 def test_arrival_rate_validation() -> None:
-    """Either stages or rate+duration; pre_allocated <= max_concurrency."""
+    """Either stages or rate+duration; max_concurrency >= 1."""
     with pytest.raises(ValueError):
         ArrivalRate(rate=10)
     with pytest.raises(ValueError):
-        ArrivalRate(rate=10, duration_s=5, pre_allocated=20, max_concurrency=10)
+        ArrivalRate(rate=10, duration_s=5, max_concurrency=0)
     with pytest.raises(ValueError):
         Stage(-1, 5)
 

@@ -52,7 +52,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentload.metrics import COUNT, DURATION, METRICS, RATE, Histogram, Snapshot
+from agentload.recording.histogram import Histogram
+from agentload.recording.metrics import COUNT, DURATION, METRICS, RATE
+from agentload.recording.recorder import Snapshot
 
 from .baseline import compare_to_baseline
 from .confidence import (

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from agentload.metrics import COUNT, DURATION, METRICS, NUMBER, RATE
+from agentload.recording.metrics import COUNT, DURATION, METRICS, NUMBER, RATE
 
 from .errors import BudgetError
 from .model import CRITICALITIES, Budget, BudgetFile, Policy

@@ -49,7 +49,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Policy:
-    """Which results fail the run; defaults follow the seed (everything fails, 5xx fails)."""
+    """Which results fail the run; by default every criticality fails the run, and so does any 5xx."""
 
     fail_on: tuple[str, ...] = CRITICALITIES
     inconclusive_fails: bool = True

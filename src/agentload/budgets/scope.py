@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from agentload.metrics import COUNT, METRICS, RATE, SCHEDULED_SUFFIX
+from agentload.recording.metrics import COUNT, METRICS, RATE, SCHEDULED_SUFFIX
 
 from .model import BudgetFile
 

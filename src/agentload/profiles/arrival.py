@@ -10,13 +10,10 @@ in a greenlet of its own bounded group. If `max_concurrency` iterations are alre
 iteration is dropped (k6 semantics), never queued. All iterations share the coordinator's
 FastHttpUser `client`, whose connection pool is sized to `max_concurrency`.
 
-Hooks for the recorder (the plugin registers the events; none is registered here):
-
-* `environment.events.iteration_started.fire(scenario=name, scheduled_at=perf_counter time)`
-* `environment.events.dropped_iteration.fire(scenario=name, scheduled_at=perf_counter time)`
-
-Both are optional (looked up with getattr); the coordinator also counts `started_iterations` and
-`dropped_iterations` itself. Override `on_dropped_iteration` / `on_iteration_started` to change that.
+Every started and dropped iteration is announced on the custom events `iteration_started` and
+`dropped_iteration` (keyword arguments `scenario` and `scheduled_at`, a perf_counter time), which
+`iteration_event` creates on first use, whoever asks first: the plugin counts them, InfluxDB
+writes them.
 
 Distributed runs: the master's dispatcher sends every worker its share with the custom message
 `agentload_share` ({"index", "count", "elapsed", "effective_at", "time_scale", "run"}) before the
@@ -33,7 +30,6 @@ import logging
 import math
 import time
 import traceback
-import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -42,11 +38,13 @@ from gevent import GreenletExit
 from gevent.event import Event
 from gevent.pool import Group
 from locust import User
+from locust.event import EventHook
 from locust.exception import StopUser
 from locust.runners import WorkerRunner
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
 from agentload.profiles.schedule import ArrivalRate, arrivals_before, due_time, scaled_schedule
+from agentload.run_context import run_context
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +60,18 @@ class Epoch:
     effective_at: float
     index: int
     count: int
+
+
+ITERATION_EVENTS = ("iteration_started", "dropped_iteration")
+
+
+def iteration_event(environment: Any, name: str) -> EventHook:
+    """The named iteration event of `environment`, created on first use and never replaced."""
+    hook = getattr(environment.events, name, None)
+    if hook is None:
+        hook = EventHook()
+        setattr(environment.events, name, hook)
+    return hook
 
 
 class ShareBook:
@@ -86,14 +96,12 @@ class ShareBook:
         self.ready.set()
 
 
-_BOOKS: weakref.WeakKeyDictionary[Any, ShareBook] = weakref.WeakKeyDictionary()
-
-
 def share_book(environment: Any) -> ShareBook:
-    """The environment's share book (created on first use)."""
-    if environment not in _BOOKS:
-        _BOOKS[environment] = ShareBook()
-    return _BOOKS[environment]
+    """The run's share book (created on first use)."""
+    context = run_context(environment)
+    if context.shares is None:
+        context.shares = ShareBook()
+    return context.shares
 
 
 def on_share_message(environment: Any, msg: Any, **_: Any) -> None:
@@ -147,25 +155,21 @@ class ArrivalRateUser(User):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        self.started_iterations = 0
-        self.dropped_iterations = 0
         self._inflight = Group()
         self._stopped = False
 
     # --- hooks ---------------------------------------------------------------------------------
 
     def on_dropped_iteration(self, scheduled_at: float) -> None:
-        self.dropped_iterations += 1
         self._fire("dropped_iteration", scheduled_at)
 
     def on_iteration_started(self, scheduled_at: float) -> None:
-        self.started_iterations += 1
         self._fire("iteration_started", scheduled_at)
 
     def _fire(self, event: str, scheduled_at: float) -> None:
-        hook = getattr(self.environment.events, event, None)
-        if hook is not None:
-            hook.fire(scenario=self.scenario or type(self).__name__, scheduled_at=scheduled_at)
+        iteration_event(self.environment, event).fire(
+            scenario=self.scenario or type(self).__name__, scheduled_at=scheduled_at
+        )
 
     # --- the coordinator -----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ BUDGET = Profile(
             "chat_response",
             ChatUser,
             ArrivalRate(
-                rate=10, duration_s=3.5 * MINUTE, time_unit_s=1, pre_allocated=10, max_concurrency=50
+                rate=10, duration_s=3.5 * MINUTE, time_unit_s=1, max_concurrency=50
             ),
         ),
     ),

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -39,6 +38,7 @@ from locust.dispatch import UsersDispatcher
 from agentload.profiles.arrival import SHARE_MESSAGE, ArrivalRateUser, register_share_listener
 from agentload.profiles.options import remember_given_options
 from agentload.profiles.schedule import round_half_up
+from agentload.run_context import run_context
 
 logger = logging.getLogger(__name__)
 
@@ -178,13 +178,12 @@ class RunState:
     shared: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-_STATES: weakref.WeakKeyDictionary[Any, RunState] = weakref.WeakKeyDictionary()
-
-
 def run_state(environment: Any) -> RunState:
-    if environment not in _STATES:
-        _STATES[environment] = RunState()
-    return _STATES[environment]
+    """The run's dispatcher state (created on first use)."""
+    context = run_context(environment)
+    if context.dispatch is None:
+        context.dispatch = RunState()
+    return context.dispatch
 
 
 # --- the dispatcher -----------------------------------------------------------------------------

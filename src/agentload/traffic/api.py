@@ -2,7 +2,7 @@
 
 Each call produces one `Sample` and reports it once, through Locust's own request event (so
 Locust's stats, failures table and web UI see it) with the sample in the event's context (so the
-plugin records it exactly). A whole-request deadline per endpoint (the seed uses 10 s) turns a
+plugin records it exactly). A whole-request deadline per endpoint (10 s by default) turns a
 stalled response into a named `timeout` instead of a hung user.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import gevent
 
-from agentload.metrics import Sample
+from agentload.recording.samples import Sample
 from agentload.settings import Settings
 from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name
 from agentload.traffic.sse import SseParser, StreamTiming

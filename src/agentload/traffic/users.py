@@ -38,14 +38,14 @@ class AgentUser(FastHttpUser):
     """The latency metrics this user produces, so budgets on metrics a profile never sends are skipped."""
 
     def __init__(self, environment) -> None:
-        suite = environment.agentload
-        self.host = self.host or suite.settings.base_url
-        self.network_timeout = max(suite.settings.timeouts_s.values())
+        run = environment.agentload
+        self.host = self.host or run.settings.base_url
+        self.network_timeout = max(run.settings.timeouts_s.values())
         self.connection_timeout = self.network_timeout
         super().__init__(environment)
         self.rng = random.Random()
-        self.api = AgentApi(self.client, suite.settings, self.rng)
-        self.payloads = load_payloads(suite.data_dir)
+        self.api = AgentApi(self.client, run.settings, self.rng)
+        self.payloads = load_payloads(run.data_dir)
 
     def act(self, scheduled_at: float | None = None) -> None:
         raise NotImplementedError
