@@ -21,10 +21,11 @@ from agentload import gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import influx, webui
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
-from agentload.recording import merge, stages
+from agentload.recording import merge, metrics, stages
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, redact_url
+from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
 
 logger = logging.getLogger(__name__)
@@ -86,10 +87,12 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     if not isinstance(runner, WorkerRunner):
         try:
             run.budget_file = load_budgets(settings.budgets_path)
+            metrics.declare_all(run.budget_file.metrics)
             run.baseline = gate.read_baseline(settings.baseline)
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
     environment.agentload = run
+    metrics.bind(run.recorder)
     try:
         influx.install(environment)  # None when disabled
     except SettingsError as exc:
@@ -181,12 +184,21 @@ def _hide_credentials(environment: Any) -> None:
 
 
 def _recorder_listener(run: RunContext) -> Any:
+    """Every request event becomes a sample: the suite's users attach theirs, others get one made."""
     recorder = run.recorder
 
-    def on_request(context: dict[str, Any] | None = None, **_: Any) -> None:
+    def on_request(
+        name: str = "",
+        response_time: float = 0.0,
+        exception: BaseException | None = None,
+        context: dict[str, Any] | None = None,
+        response: Any = None,
+        **_: Any,
+    ) -> None:
         sample = context.get("agentload") if context else None
-        if sample is not None:
-            record_sample(recorder, sample)
+        if sample is None:
+            sample = event_sample(name, response_time, exception, response)
+        record_sample(recorder, sample)
 
     return on_request
 

@@ -12,9 +12,9 @@ CHAT_LOCUSTFILE = """
 import locust  # noqa: F401
 from locust import constant
 from agentload import plugin  # noqa: F401
-from agentload.traffic.users import ChatUser
+from agentload.traffic import users
 
-class Chat(ChatUser):
+class Chat(users.ChatResponse):
     abstract = False
     wait_time = constant(0.05)
 """

@@ -7,20 +7,19 @@ import math
 
 import pytest
 
-from agentload.profiles import (
-    BUDGET,
-    LOAD,
-    STRESS,
+from agentload.profiles.catalog import BudgetShape, LoadShape, StressShape
+from agentload.profiles.schedule import (
     ArrivalRate,
     Profile,
     RampingUsers,
     Scenario,
     Stage,
+    arrival_from_wire,
+    arrival_to_wire,
     arrivals_before,
     due_time,
     duration,
     fixed_users,
-    locust_classes,
     rate_at,
     scaled,
     stage_label_at,
@@ -29,6 +28,7 @@ from agentload.profiles import (
     users_at,
 )
 
+BUDGET, LOAD, STRESS = BudgetShape.profile, LoadShape.profile, StressShape.profile
 INTENT = BUDGET.scenario("intent_inference").schedule
 STEP = BUDGET.scenario("step_execution").schedule
 CHAT = BUDGET.scenario("chat_response").schedule
@@ -218,8 +218,15 @@ def test_profiles_validate_scenario_names() -> None:
         Scenario("Bad-Name", object, sched)
 
 
-def test_locust_classes_are_named_from_scenarios() -> None:
-    """locust_classes(BUDGET) yields IntentInference, StepExecution, ChatResponse and BudgetShape."""
-    names = [c.__name__ for c in locust_classes(BUDGET)]
-    assert names == ["IntentInference", "StepExecution", "ChatResponse", "BudgetShape"]
-    assert [c.__name__ for c in locust_classes(STRESS)] == ["StressMix", "StressShape"]
+def test_shapes_declare_their_scenarios_as_classes() -> None:
+    """Each shape's profile lists its user classes in declaration order, named in snake_case."""
+    assert [s.name for s in BUDGET.scenarios] == ["intent_inference", "step_execution", "chat_response"]
+    assert [s.user.__name__ for s in BUDGET.scenarios] == ["IntentInference", "StepExecution", "ChatResponse"]
+    assert (LOAD.name, STRESS.name, STRESS.find_breaking_point) == ("load", "stress", True)
+
+
+def test_arrival_schedule_survives_the_wire() -> None:
+    """The share message carries an ArrivalRate as plain data and back, unchanged."""
+    ramp = ArrivalRate(stages=(Stage(4, 40, "up"), Stage(1, 40)), start_rate=2, max_concurrency=7)
+    assert arrival_from_wire(arrival_to_wire(ramp)) == ramp
+    assert arrival_from_wire(arrival_to_wire(CHAT)) == CHAT

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 _EPS = 1e-9
 """Slack for float sums of stage durations and integrals (a schedule of 600.0 iterations is 600)."""
@@ -94,6 +95,23 @@ class ArrivalRate:
 
 
 Schedule = RampingUsers | ArrivalRate
+
+
+def arrival_to_wire(schedule: ArrivalRate) -> dict[str, Any]:
+    """Plain, msgpack-friendly form, for the master's share message to its workers."""
+    common = {"time_unit_s": schedule.time_unit_s, "max_concurrency": schedule.max_concurrency}
+    if schedule.rate is not None:
+        return {"rate": schedule.rate, "duration_s": schedule.duration_s, **common}
+    stages = [[s.duration_s, s.target, s.label] for s in schedule.stages]
+    return {"stages": stages, "start_rate": schedule.start_rate, **common}
+
+
+def arrival_from_wire(wire: dict[str, Any]) -> ArrivalRate:
+    common = {"time_unit_s": float(wire["time_unit_s"]), "max_concurrency": int(wire["max_concurrency"])}
+    if "rate" in wire:
+        return ArrivalRate(rate=wire["rate"], duration_s=wire["duration_s"], **common)
+    stages = tuple(Stage(d, t, str(label)) for d, t, label in wire["stages"])
+    return ArrivalRate(stages=stages, start_rate=wire["start_rate"], **common)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ histogram with no declared kind is a request duration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -81,6 +81,12 @@ def declare(name: str, kind: str) -> None:
     if known is not None and known != kind:
         raise ValueError(f"metric {name!r} is already a {known} metric, cannot declare it as {kind}")
     METRICS[name] = kind
+
+
+def declare_all(kinds: Mapping[str, str]) -> None:
+    """Declare every name -> kind of `kinds` (the `metrics:` section of budgets.yaml)."""
+    for name, kind in kinds.items():
+        declare(name, kind)
 
 
 def rate_counters(name: str) -> tuple[str, str]:
