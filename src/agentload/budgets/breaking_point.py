@@ -37,7 +37,7 @@ from agentload.budgets.evaluate import FIVE_XX_BUDGET, evaluate_budget
 from agentload.budgets.model import FAIL, Budget, BudgetFile, Policy
 from agentload.formatting import format_duration, format_percent
 from agentload.recording.counts import hard_error_count, hard_errors, ratio, shed_count
-from agentload.recording.metrics import DURATION, METRICS, ordered_metric_names
+from agentload.recording.metrics import DURATION, kind_of, ordered_metric_names
 from agentload.recording.recorder import Delta, Snapshot
 
 HARD_ERROR_LIMIT = 0.01
@@ -135,7 +135,7 @@ def analyse_stage(
     durations = [
         m
         for m in ordered_metric_names(snap.histograms)
-        if METRICS.get(m) == DURATION and snap.histograms[m].count
+        if kind_of(m) == DURATION and snap.histograms[m].count
     ]
     broken = broken_budgets(snap, gating_budgets(budget_file), budget_file.policy) if requests else None
     return StageResult(
@@ -209,7 +209,7 @@ def latency_bounds(healthy: StageResult | None, budget_file: BudgetFile) -> dict
     """Metric -> (largest acceptable P95, why) under rule 3 of the module docstring."""
     bounds: dict[str, tuple[float, str]] = {}
     for budget in sorted(budget_file.budgets, key=lambda b: -b.threshold):
-        if METRICS.get(budget.metric) == DURATION and budget.comparison == "<":
+        if budget.kind == DURATION and budget.comparison == "<":
             limit = THRESHOLD_FACTOR_LIMIT * budget.threshold
             bounds[budget.metric] = (
                 limit,

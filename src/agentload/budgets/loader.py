@@ -19,7 +19,17 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from agentload.recording.metrics import BUILTIN, COUNT, DURATION, KINDS, METRICS, NUMBER, RATE
+from agentload.recording.metrics import (
+    BUILTIN,
+    COUNT,
+    DURATION,
+    KINDS,
+    METRICS,
+    NUMBER,
+    RATE,
+    SCHEDULED_SUFFIX,
+    scheduled_twin,
+)
 
 from .errors import BudgetError
 from .model import CRITICALITIES, Budget, BudgetFile, Policy
@@ -208,6 +218,9 @@ class _Parser:
             if known is not None and known != kind:
                 raise self.error(value_node, key_path, f"is already a {known} metric (got {quote(kind)})")
             self.declared[name] = self.known[name] = kind
+            twin = scheduled_twin(name, kind)
+            if twin:
+                self.known.setdefault(twin, DURATION)
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -402,7 +415,7 @@ def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
 def _unknown_metric(name: str, known: Mapping[str, str]) -> str:
     """Did-you-mean over every known metric, and the declared ones listed (they are the likely typos)."""
     close = difflib.get_close_matches(name, list(known), n=1) if len(name) <= _MAX_SUGGEST else []
-    declared = [n for n in known if n not in BUILTIN]
+    declared = sorted(n for n in known if n not in BUILTIN and not n.endswith(SCHEDULED_SUFFIX))
     listed = f"; declared: {', '.join(declared)}" if declared else ""
     if close:
         return f"must be a known metric, did you mean {quote(close[0])}? (got {quote(name)}{listed})"

@@ -36,6 +36,7 @@ from agentload.integrations.influx_settings import InfluxSettings, add_influx_op
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
 from agentload.run_context import profile_name
+from agentload.traffic.classify import event_sample
 
 __all__ = ["InfluxListener", "InfluxSettings", "add_influx_options", "influx_settings", "install"]
 
@@ -110,15 +111,14 @@ class InfluxListener:
         response_length: int | None = 0,
         exception: BaseException | None = None,
         context: dict[str, Any] | None = None,
+        response: Any = None,
         **_: Any,
     ) -> None:
         sample = context.get("agentload") if context else None
         scenario = (context.get("scenario") if context else None) or "all"
-        if sample is not None:
-            self.aggregator.add_sample(scenario, sample, response_length or 0)
-        else:
-            failure = None if exception is None else (type(exception).__name__)
-            self.aggregator.add_plain(scenario, name, response_time or 0.0, response_length or 0, failure)
+        if sample is None:  # a custom user's request: the same sample the recorder makes of it
+            sample = event_sample(name, response_time or 0.0, exception, response)
+        self.aggregator.add_sample(scenario, sample, response_length or 0)
 
     def on_iteration_started(self, **_: Any) -> None:
         self.aggregator.iterations += 1

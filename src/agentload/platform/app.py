@@ -31,6 +31,7 @@ from agentload.platform.intents import classify
 from agentload.platform.latency import ChatPlan, LatencyModel
 from agentload.platform.stats import Stats
 from agentload.platform.streaming import pick_format, reply_tokens, usage
+from agentload.platform.tools import TOOLS
 from agentload.platform.validation import (
     ApiError,
     ChatRequest,
@@ -42,7 +43,7 @@ from agentload.platform.validation import (
 
 log = logging.getLogger("agentload.platform")
 
-API_ENDPOINTS = frozenset({"health", "intent", "step", "chat", "other"})
+API_ENDPOINTS = frozenset({"health", "intent", "step", "chat", "tools", "other"})
 USER_HEADERS = ("X-Test-User-Id", "X-Clerk-Id")
 KEY_HEADER = "X-Internal-System-Key"
 
@@ -220,6 +221,16 @@ async def handle_health(request: web.Request) -> web.StreamResponse:
         "capacity": state.pool.snapshot(),
     }
     return await json_answer(request, payload, fault)
+
+
+async def handle_tools(request: web.Request) -> web.StreamResponse:
+    """GET /api/tools: the MCP tool catalogue steps can call (the README's custom-endpoint example)."""
+    state = request.app[STATE]
+    fault = state.decide("tools")
+    reset_if_faulted(request, "tools", fault)
+    require_user(request)
+    await serve_time(request, "tools", fault, state.latency.health_ms() * state.scale("tools"))
+    return await json_answer(request, {"tools": [{"name": name} for name in TOOLS]}, fault)
 
 
 async def handle_intent(request: web.Request) -> web.StreamResponse:
@@ -445,6 +456,7 @@ def build_app(config: PlatformConfig) -> web.Application:
     add("POST", "/api/intent", handle_intent, name="intent")
     add("POST", "/api/webhooks/execute-step", handle_step, name="step")
     add("POST", "/api/chat", handle_chat, name="chat")
+    add("GET", "/api/tools", handle_tools, name="tools")
     add("GET", "/_admin/faults", admin_get_faults, name="admin-faults-get")
     add("POST", "/_admin/faults", admin_set_faults, name="admin-faults-set")
     add("GET", "/_admin/stats", admin_stats, name="admin-stats")

@@ -81,6 +81,14 @@ def declare(name: str, kind: str) -> None:
     if known is not None and known != kind:
         raise ValueError(f"metric {name!r} is already a {known} metric, cannot declare it as {kind}")
     METRICS[name] = kind
+    twin = scheduled_twin(name, kind)
+    if twin:
+        METRICS.setdefault(twin, DURATION)
+
+
+def scheduled_twin(name: str, kind: str) -> str | None:
+    """A duration also exists measured from the scheduled start, when an arrival rate drives it."""
+    return name + SCHEDULED_SUFFIX if kind == DURATION and not name.endswith(SCHEDULED_SUFFIX) else None
 
 
 def declare_all(kinds: Mapping[str, str]) -> None:

@@ -25,7 +25,7 @@ from agentload.formatting import (
     format_value,
 )
 from agentload.recording.counts import hard_error_count, shed_count
-from agentload.recording.metrics import DURATION, METRICS
+from agentload.recording.metrics import DURATION, kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.summary import incomplete_reasons, summarize
 
@@ -71,7 +71,7 @@ def _dotted(name: str, width: int) -> str:
 
 def trend_line(name: str, summary: dict[str, float | None]) -> str:
     """The k6 trend values of one metric: `avg=120ms min=50ms med=100ms max=500ms p(90)=... p(95)=...`."""
-    fmt = format_duration if METRICS.get(name) == DURATION else format_number
+    fmt = format_duration if kind_of(name) == DURATION else format_number
     return " ".join(f"{label}={fmt(summary.get(key))}" for label, key in _TREND_STATS)
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from agentload.budgets.model import BudgetResult, Regression, Verdict
 from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count
-from agentload.recording.metrics import METRICS
+from agentload.recording.metrics import kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
 from agentload.reporting.summary import incomplete_reasons, summarize
@@ -78,7 +78,7 @@ def budget_entry(result: BudgetResult) -> dict[str, Any]:
 
 def unit_of(metric: str) -> str:
     """`ms` for durations, `fraction` for rates, `count` for counters, `number` otherwise."""
-    return {"duration": "ms", "rate": "fraction", "count": "count"}.get(METRICS.get(metric, ""), "number")
+    return {"duration": "ms", "rate": "fraction", "count": "count"}.get(kind_of(metric), "number")
 
 
 def regression_entry(regression: Regression) -> dict[str, Any]:

@@ -16,14 +16,13 @@ from typing import Any
 
 import gevent
 
+from agentload.platform.tools import TOOLS
 from agentload.recording.samples import Sample
 from agentload.settings import Settings
 from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name, root_cause
 from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
 from agentload.traffic.iteration import scheduled_start
 from agentload.traffic.sse import SseParser, StreamTiming
-
-TOOLS = ("search_web", "send_email", "create_calendar_event", "book_table", "query_database", "call_api")
 
 
 class RequestFailure(Exception):
@@ -60,15 +59,18 @@ class AgentApi:
     def call(
         self, endpoint: Endpoint, json: Any = None, headers: Mapping[str, str] | None = None
     ) -> Sample:
-        """Send `endpoint` with a trace id (and `headers`), judge it by its contract, record it once."""
-        return self.send(Call(endpoint, json, {**self._headers(), **(headers or {})}, endpoint.streams))
+        """Send `endpoint` with a trace id, its credentials and `headers`; judge it, record it once."""
+        sent = self._headers(endpoint.auth)
+        if headers:
+            sent.update(headers)
+        return self.send(Call(endpoint, json, sent, endpoint.streams))
 
     def health(self) -> Sample:
-        return self.send(Call(HEALTH, None, self._headers()))
+        return self.call(HEALTH)
 
     def intent(self, text: str) -> Sample:
         body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location()}
-        return self.send(Call(INTENT, body, self._headers(user=True)))
+        return self.call(INTENT, body)
 
     def step(self) -> Sample:
         self._step_index += 1
@@ -78,7 +80,7 @@ class AgentApi:
             "tool": self.rng.choice(TOOLS),
             "input": {"query": "agentload synthetic step"},
         }
-        return self.send(Call(STEP, body, self._headers(internal=True)))
+        return self.call(STEP, body)
 
     def chat(self, text: str, stream: bool = True) -> Sample:
         body = {
@@ -86,17 +88,17 @@ class AgentApi:
             "userLocation": self._location(),
             "stream": stream,
         }
-        headers = self._headers(user=True)
+        headers = self._headers(CHAT.auth)
         if stream:
             headers["Accept"] = "text/event-stream"
         return self.send(Call(CHAT, body, headers, stream))
 
-    def _headers(self, user: bool = False, internal: bool = False) -> dict[str, str]:
+    def _headers(self, auth: str = "") -> dict[str, str]:
         headers = {"X-Trace-Id": f"{self.rng.getrandbits(128):032x}"}
-        if user:
+        if auth == "user":
             headers["X-Test-User-Id"] = self.settings.test_user_id
             headers["X-Clerk-Id"] = self.settings.clerk_id
-        if internal:
+        elif auth == "internal":
             headers["X-Internal-System-Key"] = str(self.settings.internal_key)
         return headers
 

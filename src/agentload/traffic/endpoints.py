@@ -5,7 +5,7 @@ is also its name in Locust's tables), which statuses mean success, what a good b
 and how long it may take. The platform's four endpoints are the built-in entries; a locustfile
 declares its own the same way and sends them with `self.api.call(endpoint, json=...)`::
 
-    SEARCH = Endpoint("search", "POST", "/api/search", metric="search_latency", check=has_results)
+    SEARCH = Endpoint("search", "POST", "/api/search", "search_latency", check=has_results, auth="user")
 
 A body check gets the decoded JSON document and the JSON that was sent, and returns None when the
 body is good, or a short reason (it becomes `invalid body: <reason>` in the failures table).
@@ -36,11 +36,16 @@ class Endpoint:
     timeout_s: float | None = None
     """None: the run's `--request-timeout` for this endpoint (10 s by default)."""
     streams: bool = False
+    auth: str = ""
+    """Which credentials the platform wants: "user" (test user headers), "internal" (the system key)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expected", frozenset(self.expected))
         object.__setattr__(self, "no_body", frozenset(self.no_body))
         object.__setattr__(self, "method", self.method.upper())
+        if self.auth not in ("", "user", "internal"):
+            message = f"auth must be '', 'user' or 'internal', got {self.auth!r}"
+            raise ValueError(f"endpoint {self.name!r}: {message}")
         if not self.path.startswith("/"):
             raise ValueError(f"endpoint {self.name!r}: path must start with '/', got {self.path!r}")
 
@@ -70,7 +75,9 @@ def _check_chat(document: Any, sent: Mapping[str, Any]) -> str | None:
 
 
 HEALTH = Endpoint("health", "GET", "/api/health", "health_check_latency", check=_check_health)
-INTENT = Endpoint("intent", "POST", "/api/intent", "intent_inference_latency", check=_check_intent)
+INTENT = Endpoint(
+    "intent", "POST", "/api/intent", "intent_inference_latency", check=_check_intent, auth="user"
+)
 STEP = Endpoint(
     "step",
     "POST",
@@ -79,8 +86,11 @@ STEP = Endpoint(
     expected=frozenset({200, 202}),
     check=_check_step,
     no_body=frozenset({202}),
+    auth="internal",
 )
-CHAT = Endpoint("chat", "POST", "/api/chat", "chat_response_latency", check=_check_chat, streams=True)
+CHAT = Endpoint(
+    "chat", "POST", "/api/chat", "chat_response_latency", check=_check_chat, streams=True, auth="user"
+)
 
 BUILTIN_ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in (HEALTH, INTENT, STEP, CHAT)}
 """The reference platform's API, by endpoint name (the names `--request-timeout` accepts)."""
