@@ -105,7 +105,10 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     environment.events.request.add_listener(_recorder_listener(run))
     environment.events.test_start.add_listener(_on_test_start)
     _count_iterations(environment, run)
-    profiles.install(environment)
+    try:
+        profiles.install(environment)
+    except RuntimeError as exc:
+        config_error(str(exc))
     stages.install(environment)
     if isinstance(runner, WorkerRunner):
         merge.install_worker(environment)

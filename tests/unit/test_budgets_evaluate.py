@@ -23,14 +23,16 @@ from agentload.budgets import (
     BudgetFile,
     Policy,
     compare_to_baseline,
-    default_min_samples,
     evaluate,
     load_budgets,
+)
+from agentload.budgets.confidence import (
+    min_samples_for_upper_bound,
     percentile_ci,
     quantile_ci_ranks,
     wilson_interval,
 )
-from agentload.budgets.confidence import min_samples_for_upper_bound
+from agentload.budgets.evaluate import default_min_samples
 from agentload.recording.histogram import Histogram
 from agentload.recording.recorder import Snapshot
 

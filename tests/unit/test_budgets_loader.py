@@ -6,20 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agentload.budgets import (
-    CRITICALITIES,
-    Budget,
-    BudgetError,
-    BudgetFile,
-    Policy,
-    load_budgets,
-    parse_budgets,
-    parse_count,
-    parse_duration,
-    parse_margin,
-    parse_number,
-    parse_rate,
-)
+from agentload.budgets import Budget, BudgetError, BudgetFile, Policy, load_budgets, parse_budgets
+from agentload.budgets.model import CRITICALITIES
+from agentload.budgets.units import parse_count, parse_duration, parse_margin, parse_number, parse_rate
 
 SHIPPED = Path(__file__).resolve().parents[2] / "budgets.yaml"
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from locust import User, task
+from locust.dispatch import UsersDispatcher
 from locust.env import Environment
 from locust.runners import WorkerNode
 
+from agentload.profiles import dispatcher
 from agentload.profiles.dispatcher import (
+    LOCUST_INTERNALS,
     ScenarioDispatcher,
     TargetList,
     distribute,
     install,
+    missing_locust_internals,
     ramp_slices,
     run_state,
 )
@@ -205,3 +211,12 @@ def test_distribute_invariants_over_random_histories(n: int) -> None:
         sizes = [w["A"] + w["B"] for w in dist.values()]
         assert max(sizes) - min(sizes) <= 1
         assert all(w["C"] == 1 for w in dist.values())
+
+
+def test_installed_locust_has_every_internal_the_dispatcher_uses() -> None:
+    """A Locust upgrade that drops a private UsersDispatcher attribute fails here, by name."""
+    assert missing_locust_internals() == (), "Locust changed: the dispatcher needs these attributes"
+    locusts = UsersDispatcher(worker_nodes=[], user_classes=[Intent])
+    used = set(re.findall(r"self\.(_[a-z_]+)", Path(dispatcher.__file__).read_text()))
+    unlisted = {name for name in used if hasattr(locusts, name)} - set(LOCUST_INTERNALS)
+    assert not unlisted, f"list these in LOCUST_INTERNALS: {sorted(unlisted)}"

@@ -26,6 +26,7 @@ spawn rate" form) goes to Locust's own dispatch unchanged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Generator, Iterable, Mapping
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import gevent
+from locust import User, task
 from locust.dispatch import UsersDispatcher
 
 from agentload.profiles.arrival import SHARE_MESSAGE, register_share_listener, share_book
@@ -48,6 +50,38 @@ SHARE_SWITCH_DELAY_S = 0.5
 """A new share takes effect this long after it is sent, so every worker has it by then."""
 
 Distribution = dict[str, dict[str, int]]
+
+LOCUST_INTERNALS = (
+    "_active_users",
+    "_current_user_count",
+    "_dispatch_in_progress",
+    "_dispatch_iteration_durations",
+    "_dispatcher_generator",
+    "_initial_users_on_workers",
+    "_original_user_classes",
+    "_rebalance",
+    "_sort_workers",
+    "_target_user_count",
+    "_users_on_workers",
+    "_worker_nodes",
+)
+"""The private parts of Locust's `UsersDispatcher` this subclass relies on (tested on Locust 2.47)."""
+
+
+class _Probe(User):
+    """A user class to build a throwaway `UsersDispatcher` with (it refuses an empty list)."""
+
+    abstract = True
+
+    @task
+    def nothing(self) -> None: ...
+
+
+@functools.cache
+def missing_locust_internals() -> tuple[str, ...]:
+    """The names of LOCUST_INTERNALS a real `UsersDispatcher` of the installed Locust lacks."""
+    probe = UsersDispatcher(worker_nodes=[], user_classes=[_Probe])
+    return tuple(name for name in LOCUST_INTERNALS if not hasattr(probe, name))
 
 
 class TargetList(list):
@@ -371,7 +405,14 @@ def install(environment: Any) -> type[ScenarioDispatcher]:
     Sets `environment.dispatcher_class` to a `ScenarioDispatcher` bound to this environment,
     registers the `agentload_share` listener on its runner (local and worker runners need it) and
     remembers whether -u was given (see `options.fixed_load`). Safe to call more than once.
+    Raises RuntimeError, naming them, when the installed Locust lacks internals the dispatcher needs.
     """
+    missing = missing_locust_internals()
+    if missing:
+        raise RuntimeError(
+            f"this Locust version's UsersDispatcher has no {', '.join(missing)}; "
+            "agentload's per-scenario dispatch is tested with locust 2.47 (pip install 'locust~=2.47.0')"
+        )
     current = environment.dispatcher_class
     if not (
         isinstance(current, type)
