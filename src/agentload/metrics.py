@@ -54,6 +54,9 @@ METRICS: dict[str, str] = {
 """Every metric name a budget may use. Request latencies of successful responses only: errors are
 counted by name and never pollute a latency distribution (a stalled request is a timeout, not 10 s)."""
 
+STREAM_FORMAT_PREFIX = "stream_format:"
+"""Streamed answers are counted per wire format (`stream_format:ai-sdk`), so reports name what was seen."""
+
 SCHEDULED_SUFFIX = "_scheduled"
 """Arrival-rate scenarios also record `<metric>_scheduled`: latency measured from the scheduled
 start, so a slow platform cannot hide behind a late schedule (coordinated omission)."""
@@ -346,6 +349,7 @@ class Sample:
     output_tokens: int | None = None
     tokens_per_second: float | None = None
     schedule_lag_ms: float | None = None
+    stream_format: str | None = None
 
 
 def record_sample(recorder: Recorder, sample: Sample) -> None:
@@ -370,3 +374,5 @@ def record_sample(recorder: Recorder, sample: Sample) -> None:
         recorder.observe("chat_time_to_first_token", sample.ttft_ms)
     if sample.schedule_lag_ms is not None:
         recorder.observe("iteration_schedule_lag", sample.schedule_lag_ms)
+    if sample.stream_format is not None:
+        recorder.count(STREAM_FORMAT_PREFIX + sample.stream_format)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentload.platform.process import start_platform
+from agentload.traffic.streams import FORMATS
 
 from locust_run import run_locust
 
@@ -21,7 +22,7 @@ class Chat(ChatUser):
 BUDGETS = "budgets:\n  - {metric: chat_response_latency, stat: p95, threshold: 5s, min_samples: 1}\n"
 
 
-@pytest.mark.parametrize("stream_format", ["openai", "ai-sdk"])
+@pytest.mark.parametrize("stream_format", FORMATS)
 def test_ttft_and_inter_token_gaps_match_the_platform(tmp_path, stream_format) -> None:
     """Median TTFT within 5 ms of the platform's fixed 200 ms, median gap within 5 ms of 20 ms."""
     locustfile = tmp_path / "chat.py"
@@ -39,7 +40,7 @@ def test_ttft_and_inter_token_gaps_match_the_platform(tmp_path, stream_format) -
             "-r",
             "4",
             "-t",
-            "6s",
+            "3s",
             "--budgets",
             str(budgets),
             report=tmp_path / "r.json",

@@ -308,13 +308,16 @@ def planned_timing(request: web.Request, plan: ChatPlan) -> str:
 async def stream_chat(
     request: web.Request, chat: ChatRequest, plan: ChatPlan, topic: str, fault: Fault
 ) -> web.StreamResponse:
-    """Write SSE events on schedule: first token at ttft, then one per gap, then the end frames."""
+    """Write the answer on schedule in the asked format: first token at ttft, one per gap, the end.
+
+    A truncate fault closes the connection halfway, before the format's end (and, for plain text,
+    before the chunked body's terminator), so every format shows a detectable truncation."""
     fmt = pick_format(
         request.headers.get("X-Stream-Format") or request.query.get("format"),
         request.app[STATE].config.stream_format,
     )
     headers = {
-        "Content-Type": "text/event-stream",
+        "Content-Type": fmt.content_type,
         "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no",
         "Server-Timing": planned_timing(request, plan),

@@ -25,7 +25,7 @@ from agentload.reporting.format import (
     format_threshold,
     format_value,
 )
-from agentload.reporting.stats import hard_error_count, incomplete_reasons, shed_count
+from agentload.reporting.stats import hard_error_count, incomplete_reasons, shed_count, stream_formats
 from agentload.reporting.summary import summarize
 
 if TYPE_CHECKING:
@@ -89,6 +89,9 @@ def _metric_block(snapshot: Snapshot, summaries: dict[str, dict], *, shed_counts
     for counter in ("http_5xx", "dropped_iterations"):
         if snapshot.counter(counter):
             rows.append((counter, str(snapshot.counter(counter))))
+    formats = stream_formats(snapshot)
+    if formats:
+        rows.append(("chat_stream_formats", ", ".join(f"{name}={n}" for name, n in formats.items())))
     width = max(len(name) for name, _ in rows) + 2
     return [f"{_dotted(name, width)} {text}" for name, text in rows]
 

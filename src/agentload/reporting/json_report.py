@@ -22,7 +22,14 @@ from urllib.parse import urlsplit, urlunsplit
 from agentload.budgets.model import BudgetResult, Regression, Verdict
 from agentload.metrics import METRICS, Snapshot
 from agentload.reporting._atomic import write_text_atomic
-from agentload.reporting.stats import error_rate, hard_error_count, incomplete_reasons, ratio, shed_count
+from agentload.reporting.stats import (
+    error_rate,
+    hard_error_count,
+    incomplete_reasons,
+    ratio,
+    shed_count,
+    stream_formats,
+)
 from agentload.reporting.summary import summarize
 
 if TYPE_CHECKING:
@@ -97,6 +104,9 @@ def run_metadata(snapshot: Snapshot, meta: Mapping[str, Any] | None) -> dict[str
     """
     run = {**snapshot.meta, **(meta or {})}
     run.pop("stage_windows", None)  # reported, with the numbers, under `stages`
+    formats = stream_formats(snapshot)
+    if formats:
+        run["stream_formats"] = formats
     if isinstance(run.get("host"), str):
         run["host"] = strip_credentials(run["host"])
     for key in ("started_at", "ended_at"):
