@@ -20,9 +20,9 @@ from locust.event import EventHook
 
 from agentload.settings import Settings
 from agentload.traffic.api import AgentApi
-from sdk_producers import Producers, start_producers
 
 from locust_run import run_locust
+from sdk_producers import Producers, start_producers
 
 CHAT_LOCUSTFILE = """
 import locust  # noqa: F401

@@ -251,7 +251,7 @@ class ResponsesEvents:
         item = self._message("completed", text)
         counts = {
             "input_tokens": usage_block["prompt_tokens"],
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": usage_block["completion_tokens"],
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": usage_block["total_tokens"],
