@@ -126,7 +126,7 @@ def _add_fault_flags(p: argparse.ArgumentParser) -> None:
         "error_rate": "share of requests answered 500/503 (default 0)",
         "latency_scale": "service-time multiplier (default 1)",
         "stall_rate": "share of requests never answered (default 0)",
-        "truncate_rate": "share of answers cut short, streams without [DONE] (default 0)",
+        "truncate_rate": "share of answers cut short, streams before their end event (default 0)",
         "reset_rate": "share of connections reset before any answer (default 0)",
     }
     for name in FAULT_FLAGS:
