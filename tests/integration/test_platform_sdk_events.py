@@ -1,14 +1,16 @@
-"""Every event the reference platform streams in OpenAI and Anthropic formats, checked by their own SDKs.
+"""Every event the reference platform streams, checked by the SDK whose format it imitates.
 
 A byte-exact reference platform is what makes its TTFT tests mean something for real producers, so
 each event it emits in the `openai`, `openai-responses` and `anthropic` formats is validated with
 the official Python SDK's own event model (`ChatCompletionChunk`, `ResponseStreamEvent`,
-`RawMessageStreamEvent`), in pydantic's strict mode, and may carry no field the model does not know.
+`RawMessageStreamEvent`), in pydantic's strict mode, and may carry no field the model does not know;
+its AI SDK streams go through the AI SDK's own parsers (`tests/producers/check.mjs`).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import typing
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +23,8 @@ from pydantic import BaseModel
 
 from agentload.platform.process import USER_HEADERS, PlatformProcess, start_platform
 from agentload.traffic.streams import SseParser, StreamDecoder, StreamTiming
+
+from sdk_producers import PRODUCERS, require_producers
 
 TOKENS = 6
 SKIPPED = {"anthropic": {"ping": {"type": "ping"}}}
@@ -107,3 +111,19 @@ def test_the_suite_reads_what_the_sdk_validated(platform, stream_format) -> None
         timing.on_chunk(chunk, 1.0)
     assert decoder.format == stream_format
     assert timing.failure is None and timing.content_events == TOKENS and timing.output_tokens == TOKENS
+
+
+@pytest.mark.parametrize(
+    ("stream_format", "kind", "token_part", "end_part"),
+    [("ai-sdk", "ui", "text-delta", "finish"), ("ai-sdk-data", "data", "text", "finish_message")],
+)
+def test_ai_sdk_streams_parse_with_the_ai_sdk(platform, stream_format, kind, token_part, end_part) -> None:
+    """The AI SDK's own parsers accept every part of the platform's UI message and v4 data streams."""
+    require_producers()
+    _, raw = streamed(platform, stream_format)
+    done = subprocess.run(
+        ["node", "check.mjs", kind], input=raw, capture_output=True, cwd=PRODUCERS, timeout=30, check=True
+    )
+    parsed = json.loads(done.stdout)
+    assert parsed["errors"] == []
+    assert parsed["types"].count(token_part) == TOKENS and parsed["types"][-1] == end_part
