@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from agentload.platform.process import PlatformStartError, http_request, read_ready_line
+from agentload.platform.process import PlatformStartError, http_request, read_ready_line, stop_process
 
 PRODUCERS = Path(__file__).resolve().parent / "producers"
 READY_PREFIX = "listening on "
@@ -69,14 +69,7 @@ def start_producers(timeout: float = 30.0) -> Iterator[Producers]:
         url = read_ready_line(proc, deadline, READY_PREFIX, "AI SDK producer server")
         yield Producers(url, poll_schedule(url, deadline))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_process(proc)
 
 
 def poll_schedule(url: str, deadline: float) -> dict[str, Any]:

@@ -159,16 +159,7 @@ class PlatformProcess:
 
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM, wait up to ``timeout`` s (then SIGKILL); returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return self.process.returncode
+        return stop_process(self.process, timeout)
 
     def __enter__(self) -> PlatformProcess:
         return self
@@ -177,6 +168,20 @@ class PlatformProcess:
         self.stop()
         if self._stderr is not None:
             self._stderr.close()
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
+    """SIGTERM, wait up to ``timeout`` s (then SIGKILL), close its stdout; returns the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+    return process.returncode
 
 
 def _child_env(system_key: str, env: Mapping[str, str] | None) -> dict[str, str]:

@@ -166,6 +166,31 @@ def _get(holder: object, *path: str) -> object:
     return holder
 
 
+def _typed(data: str) -> dict | None:
+    """The event as a JSON object with a string `type`, or None."""
+    event = _json_object(data)
+    return event if event is not None and isinstance(event.get("type"), str) else None
+
+
+NOT_TYPED = Chunk(malformed="event is not a typed JSON object")
+
+
+def _typed_events(interpret: Callable[[dict, str], Chunk]) -> Callable[[str], Chunk]:
+    """An interpreter of `{"type": ...}` events from one of (event, type): junk is named here, once."""
+
+    def read(data: str) -> Chunk:
+        event = _typed(data)
+        return NOT_TYPED if event is None else interpret(event, event["type"])
+
+    read.__doc__ = interpret.__doc__
+    return read
+
+
+def _text(value: object, part: str) -> Chunk:
+    """A content chunk, or junk when the part that should carry text does not."""
+    return Chunk(content=value) if isinstance(value, str) else Chunk(malformed=f"{part} without text")
+
+
 def _error(message: object) -> Chunk:
     return Chunk(error=str(message if message not in (None, "") else "no message")[:MESSAGE_LIMIT])
 
@@ -189,15 +214,13 @@ def interpret_openai(data: str) -> Chunk:
 
 def interpret_ai_sdk(data: str) -> Chunk:
     """AI SDK UI message stream (v5+): `text-delta`, `error`, `finish` (usage in its metadata), `[DONE]`."""
-    if data.strip() == "[DONE]":
-        return Chunk(done=True)
-    event = _json_object(data)
-    if event is None or not isinstance(event.get("type"), str):
-        return Chunk(malformed="event is not a typed JSON object")
-    kind = event["type"]
+    return Chunk(done=True) if data.strip() == "[DONE]" else _ui_message_event(data)
+
+
+@_typed_events
+def _ui_message_event(event: dict, kind: str) -> Chunk:
     if kind == "text-delta":
-        delta = event.get("delta")
-        return Chunk(content=delta) if isinstance(delta, str) else Chunk(malformed="text-delta without delta")
+        return _text(event.get("delta"), "text-delta")
     if kind == "error":
         return _error(event.get("errorText"))
     usage = _get(event, "messageMetadata", "usage")
@@ -207,15 +230,11 @@ def interpret_ai_sdk(data: str) -> Chunk:
     return Chunk(usage_tokens=tokens, done=kind == "finish")
 
 
-def interpret_responses(data: str) -> Chunk:
+@_typed_events
+def interpret_responses(event: dict, kind: str) -> Chunk:
     """OpenAI Responses API: `response.output_text.delta`, `response.completed`, `error`, failures."""
-    event = _json_object(data)
-    if event is None or not isinstance(event.get("type"), str):
-        return Chunk(malformed="event is not a typed JSON object")
-    kind = event["type"]
     if kind == "response.output_text.delta":
-        delta = event.get("delta")
-        return Chunk(content=delta) if isinstance(delta, str) else Chunk(malformed="delta without text")
+        return _text(event.get("delta"), kind)
     if kind == "error":
         return _error(event.get("message"))
     if kind == "response.failed":
@@ -225,12 +244,9 @@ def interpret_responses(data: str) -> Chunk:
     return Chunk()
 
 
-def interpret_anthropic(data: str) -> Chunk:
+@_typed_events
+def interpret_anthropic(event: dict, kind: str) -> Chunk:
     """Anthropic Messages: `text_delta` blocks, `message_delta` usage, `message_stop`, `error`."""
-    event = _json_object(data)
-    if event is None or not isinstance(event.get("type"), str):
-        return Chunk(malformed="event is not a typed JSON object")
-    kind = event["type"]
     if kind == "content_block_delta":
         text = _get(event, "delta", "text") if _get(event, "delta", "type") == "text_delta" else ""
         return Chunk(content=text if isinstance(text, str) else "")
@@ -251,7 +267,7 @@ def interpret_data_part(line: str) -> Chunk:
     if not colon or len(code) != 1 or value is None:
         return Chunk(malformed=f"data stream line is not CODE:JSON ({line[:30]!r})")
     if code == "0":
-        return Chunk(content=value) if isinstance(value, str) else Chunk(malformed="text part not a string")
+        return _text(value, "text part")
     if code == "3":
         return _error(value)
     if code in ("e", "d"):
