@@ -43,3 +43,13 @@ def test_truncate_fault_is_a_truncated_stream_in_every_format(truncating, stream
     assert (sample.outcome, sample.failure) == ("error", "truncated stream")
     assert sample.stream_format == stream_format
     assert sample.ttft_ms is not None
+
+
+def test_a_forced_format_reads_every_answer_that_way() -> None:
+    """`--stream-format text` (Settings.stream_format) reads an OpenAI SSE answer as plain text."""
+    with start_platform(*TIMINGS) as platform:
+        settings = Settings(base_url=platform.url, stream_format="text")
+        api = AgentApi(FastHttpSession(platform.url, EventHook(), user=None), settings)
+        sample = api.chat("book a table")
+    assert (sample.outcome, sample.stream_format) == ("ok", "text")
+    assert sample.ttft_ms is not None and sample.output_tokens >= 1

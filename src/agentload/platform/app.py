@@ -267,14 +267,14 @@ def step_answer(step: StepRequest, run_async: bool, service_ms: float) -> tuple[
 
 
 def wants_stream(request: web.Request, chat: ChatRequest) -> bool:
-    """Stream when the body says ``"stream": true`` or (absent that) Accept asks for SSE."""
+    """Stream when the body says ``"stream": true`` or (absent that) Accept asks for SSE (any format)."""
     if chat.stream is not None:
         return chat.stream
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
 async def handle_chat(request: web.Request) -> web.StreamResponse:
-    """POST /api/chat: an assistant answer, streamed as SSE or returned as JSON."""
+    """POST /api/chat: an assistant answer, streamed in the asked format or returned as JSON."""
     state = request.app[STATE]
     fault = state.decide("chat")
     reset_if_faulted(request, "chat", fault)
