@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from agentload.traffic.endpoints import BUILTIN_ENDPOINTS
 from agentload.traffic.streams import FORMATS
 
 DEFAULT_BASE_URL = "http://localhost:3000"
-DEFAULT_TIMEOUT_S = 10.0  # the seed's request timeout
-ENDPOINTS = ("health", "intent", "step", "chat")
+DEFAULT_TIMEOUT_S = 10.0  # the k6 suite's request timeout
+ENDPOINTS = tuple(BUILTIN_ENDPOINTS)  # the names --request-timeout accepts
 
 
 class SettingsError(ValueError):
@@ -43,6 +44,8 @@ class Settings:
     timeouts_s: Mapping[str, float] = field(
         default_factory=lambda: dict.fromkeys(ENDPOINTS, DEFAULT_TIMEOUT_S)
     )
+    default_timeout_s: float = DEFAULT_TIMEOUT_S
+    """The deadline of custom endpoints that declare none (`--request-timeout 5s` sets it too)."""
     budgets_path: str = "budgets.yaml"
     report_only: bool = False
     report_json: str | None = None
@@ -54,6 +57,12 @@ class Settings:
     @property
     def safe_base_url(self) -> str:
         return redact_url(self.base_url)
+
+    def timeout_for(self, endpoint: str, declared: float | None = None) -> float:
+        """The deadline of a request: the built-in endpoint's setting, else its own, else the default."""
+        if endpoint in self.timeouts_s:
+            return self.timeouts_s[endpoint]
+        return declared if declared is not None else self.default_timeout_s
 
 
 def parse_time_scale(text: str, source: str) -> float:
@@ -127,6 +136,11 @@ def parse_timeouts(text: str, source: str) -> dict[str, float]:
     return timeouts
 
 
+def parse_default_timeout(text: str, source: str) -> float:
+    """The deadline of custom endpoints: the single value of `--request-timeout 5s`, else 10 s."""
+    return DEFAULT_TIMEOUT_S if "=" in text else parse_timeout(text, source)
+
+
 def parse_stream_format(text: str, source: str) -> str | None:
     """One of the decoder's formats, or `auto` (the default: chosen per response)."""
     value = str(text).strip().lower()
@@ -169,6 +183,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         internal_key=Secret(env.get("INTERNAL_SYSTEM_KEY") or "test-key"),
         time_scale=parse_time_scale(str(time_scale), ts_source),
         timeouts_s=parse_timeouts(str(timeouts), timeout_source),
+        default_timeout_s=parse_default_timeout(str(timeouts), timeout_source),
         budgets_path=opt.get("budgets") or env.get("AGENTLOAD_BUDGETS") or "budgets.yaml",
         report_only=report_only is True or parse_bool(str(report_only), "AGENTLOAD_REPORT_ONLY"),
         report_json=opt.get("report_json") or None,

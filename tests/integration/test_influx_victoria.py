@@ -38,7 +38,7 @@ LOCUSTFILE = textwrap.dedent(
 
     from agentload import plugin  # noqa: F401
     from agentload.integrations import influx
-    from agentload.traffic.users import HealthUser, IntentUser
+    from agentload.traffic import users
 
 
     @events.init_command_line_parser.add_listener
@@ -63,12 +63,12 @@ LOCUSTFILE = textwrap.dedent(
             return {"scenario": type(self).__name__}
 
 
-    class Health(Scenario, HealthUser):
+    class Health(Scenario, users.HealthCheck):
         abstract = False
         wait_time = constant(0.05)
 
 
-    class Intent(Scenario, IntentUser):
+    class Intent(Scenario, users.IntentInference):
         abstract = False
         wait_time = constant(0.05)
     """

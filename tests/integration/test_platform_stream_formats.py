@@ -15,7 +15,8 @@ from locust.event import EventHook
 
 from agentload.platform.process import USER_HEADERS, PlatformProcess, start_platform
 from agentload.settings import Settings
-from agentload.traffic.api import AgentApi, Call
+from agentload.traffic.api import AgentApi
+from agentload.traffic.endpoints import CHAT
 from agentload.traffic.streams import FORMATS
 
 TIMINGS = ("--fixed-ttft-ms", "5", "--fixed-itl-ms", "2", "--fixed-tokens", "8")
@@ -31,9 +32,8 @@ def truncating() -> Iterator[PlatformProcess]:
 def chat_in(platform: PlatformProcess, stream_format: str) -> object:
     """One streamed chat through AgentApi, asking the platform for `stream_format`."""
     api = AgentApi(FastHttpSession(platform.url, EventHook(), user=None), Settings(base_url=platform.url))
-    headers = {**USER_HEADERS, "X-Stream-Format": stream_format}
     body = {"messages": [{"role": "user", "content": "book a table"}], "stream": True}
-    return api.send(Call("chat", "POST", body, headers, stream=True))
+    return api.call(CHAT, body, {**USER_HEADERS, "X-Stream-Format": stream_format})
 
 
 @pytest.mark.parametrize("stream_format", FORMATS)

@@ -21,20 +21,9 @@ from locust.event import EventHook
 from agentload.settings import Settings
 from agentload.traffic.api import AgentApi
 
-from locust_run import run_locust
+from locust_run import run_chat
 from sdk_producers import Producers, start_producers
 
-CHAT_LOCUSTFILE = """
-import locust  # noqa: F401
-from locust import constant
-from agentload import plugin  # noqa: F401
-from agentload.traffic.users import ChatUser
-
-class Chat(ChatUser):
-    abstract = False
-    wait_time = constant(0.05)
-"""
-BUDGETS = "budgets:\n  - {metric: chat_response_latency, stat: p95, threshold: 5s, min_samples: 1}\n"
 PATHS = {"ui": "ai-sdk", "text": "text", "data": "ai-sdk-data"}  # producer path -> format name
 
 
@@ -49,14 +38,8 @@ def producers() -> Iterator[Producers]:
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_locust_reads_each_sdk_stream_on_its_schedule(tmp_path, producers, path) -> None:
     """0 errors, the format named, TTFT and gap medians within 5 ms of the schedule, exact tokens."""
-    (tmp_path / "chat.py").write_text(CHAT_LOCUSTFILE)
-    (tmp_path / "budgets.yaml").write_text(BUDGETS)
-    run = run_locust(
-        tmp_path / "chat.py",
-        *("--host", f"{producers.url}/{path}", "--skip-health-check"),
-        *("-u", "2", "-r", "2", "-t", "5s", "--budgets", str(tmp_path / "budgets.yaml")),
-        report=tmp_path / "report.json",
-    )
+    host = f"{producers.url}/{path}"
+    run = run_chat(tmp_path, host, "--skip-health-check", "-u", "2", "-r", "2", "-t", "5s")
     assert run.returncode == 0, run.output[-3000:]
     report, plan = run.report, producers.schedule[path]
     requests = report["counters"]["requests"]

@@ -31,7 +31,8 @@ from agentload.budgets import (
     wilson_interval,
 )
 from agentload.budgets.confidence import min_samples_for_upper_bound
-from agentload.metrics import Histogram, Snapshot
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Snapshot
 
 LATENCY = "intent_inference_latency"
 SHIPPED = Path(__file__).resolve().parents[2] / "budgets.yaml"

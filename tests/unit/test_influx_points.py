@@ -13,7 +13,7 @@ from agentload.integrations.influx_points import (
     escape_tag,
     format_line,
 )
-from agentload.metrics import Sample
+from agentload.recording.samples import Sample
 
 TAGS = RunTags("r1", "load", "local")
 

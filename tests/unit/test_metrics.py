@@ -5,7 +5,9 @@ import random
 
 import pytest
 
-from agentload.metrics import Aggregate, Histogram, Recorder, Sample, record_sample
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Aggregate, Recorder
+from agentload.recording.samples import Sample, record_sample
 
 
 def exact_percentile(values: list[float], percent: float) -> float:

@@ -10,15 +10,15 @@ from locust import User, task
 from locust.env import Environment
 from locust.runners import WorkerNode
 
-from agentload.profiles import (
-    ArrivalRate,
-    ArrivalRateUser,
+from agentload.profiles.dispatcher import (
     ScenarioDispatcher,
     TargetList,
     distribute,
+    install,
     ramp_slices,
+    run_state,
 )
-from agentload.profiles.dispatcher import install, run_state
+from agentload.profiles.schedule import ArrivalRate
 
 
 class Intent(User):
@@ -31,9 +31,14 @@ class Step(User):
     def noop(self) -> None: ...
 
 
-class Chat(ArrivalRateUser):
-    abstract = False
-    schedule = ArrivalRate(rate=1, duration_s=10, max_concurrency=4)
+class Chat(User):
+    """Runs on an arrival rate in every plan below: one executor per worker."""
+
+    @task
+    def noop(self) -> None: ...
+
+
+ARRIVALS = {"Chat": ArrivalRate(rate=1, duration_s=10, max_concurrency=4)}
 
 
 CLASSES = {"Intent": Intent, "Step": Step, "Chat": Chat}
@@ -44,7 +49,7 @@ def workers(n: int) -> list[WorkerNode]:
 
 
 def dispatch(d: ScenarioDispatcher, targets: dict[str, int] | None, ramp_s: float = 0.0) -> list[dict]:
-    plan = None if targets is None else TargetList(CLASSES, targets, ramp_s, started_at=0.0)
+    plan = None if targets is None else TargetList(CLASSES, targets, ramp_s, 0.0, arrivals=ARRIVALS)
     d.new_dispatch(sum((targets or {}).values()), 50.0, plan)
     return list(d)
 
@@ -140,7 +145,7 @@ def test_rebalance_during_a_dispatch_is_yielded() -> None:
     """add_worker while a ramp is in progress makes the dispatcher yield the rebalanced distribution too."""
     nodes = workers(2)
     d = ScenarioDispatcher(nodes[:1], list(CLASSES.values()))
-    plan = TargetList(CLASSES, {"Intent": 2, "Step": 0, "Chat": 1}, 0.0)
+    plan = TargetList(CLASSES, {"Intent": 2, "Step": 0, "Chat": 1}, 0.0, arrivals=ARRIVALS)
     d.new_dispatch(3, 50.0, plan)
     first = next(d)
     d.add_worker(nodes[1])
@@ -174,7 +179,8 @@ def test_fresh_dispatcher_reuses_targets_of_the_running_profile() -> None:
     shape = object()
     env.shape_class = shape  # type: ignore[assignment]  # identity is all the dispatcher checks
     first = bound(workers(2), list(CLASSES.values()))
-    first.new_dispatch(5, 50.0, TargetList(CLASSES, {"Intent": 4, "Step": 1, "Chat": 1}, 0.0, source=shape))
+    targets = {"Intent": 4, "Step": 1, "Chat": 1}
+    first.new_dispatch(5, 50.0, TargetList(CLASSES, targets, 0.0, source=shape, arrivals=ARRIVALS))
     list(first)
     fresh = bound(workers(2), list(CLASSES.values()))
     fresh.new_dispatch(6, 50.0, None)

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from agentload.budgets import compare_to_baseline, evaluate, parse_budgets
+from agentload.budgets.breaking_point import analyse_stages
 from agentload.budgets.model import (
     FAIL,
     INCONCLUSIVE,
@@ -20,8 +21,10 @@ from agentload.budgets.model import (
     Regression,
     Verdict,
 )
-from agentload.metrics import Aggregate, Histogram, Recorder, Sample, Snapshot, record_sample
-from agentload.reporting import analyse_stages, build_report, load_schema, validate_report, write_json
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Aggregate, Recorder, Snapshot
+from agentload.recording.samples import Sample, record_sample
+from agentload.reporting import build_report, load_schema, validate_report, write_json
 from agentload.reporting.json_report import dumps, strip_credentials
 
 TOP_KEYS = {

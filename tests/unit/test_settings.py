@@ -8,7 +8,7 @@ from agentload.settings import Secret, SettingsError, load, redact_url
 
 
 def test_seed_defaults() -> None:
-    """With nothing set, the seed's defaults apply."""
+    """With nothing set, the documented defaults apply."""
     settings = load(None, None, env={})
     assert settings.base_url == "http://localhost:3000"
     assert (settings.test_user_id, settings.clerk_id, str(settings.internal_key)) == (

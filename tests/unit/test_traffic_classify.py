@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from agentload.traffic.classify import ERROR, OK, SHED, classify, failure_name
+from agentload.traffic.endpoints import BUILTIN_ENDPOINTS
 
 INTENT_OK = json.dumps(
     {"intent": {"type": "order_taxi", "confidence": 0.9, "entities": {}}, "intents": []}
@@ -48,7 +49,7 @@ STEP_SENT = {"executionId": "exec-1", "stepIndex": 1}
 )
 def test_classification_table(endpoint, status, headers, body, kind, failure) -> None:
     """Status and body decide OK, ERROR with a name, or SHED, per endpoint contract."""
-    outcome = classify(endpoint, status, headers, body, STEP_SENT)
+    outcome = classify(BUILTIN_ENDPOINTS[endpoint], status, headers, body, STEP_SENT)
     assert (outcome.kind, outcome.failure) == (kind, failure)
 
 

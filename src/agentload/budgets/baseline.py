@@ -19,7 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from agentload.metrics import DURATION, METRICS, Histogram
+from agentload.recording.histogram import Histogram
+from agentload.recording.metrics import DURATION, METRICS
 
 from .confidence import percentile_ci
 from .model import Regression

@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from agentload.metrics import Histogram, Sample
+from agentload.recording.histogram import Histogram
+from agentload.recording.samples import Sample
 
 REQUESTS = "agentload_requests"
 USERS = "agentload_users"

@@ -143,12 +143,6 @@ class PlatformProcess:
         """``POST /_admin/faults``, e.g. ``set_faults(error_rate={"intent": 1.0}, latency_scale=3)``."""
         return self._admin("POST", "/_admin/faults", settings)
 
-    def clear_faults(self) -> dict[str, Any]:
-        """Back to no faults (shed mode, rates 0, scale 1)."""
-        return self.set_faults(
-            error_rate=0, latency_scale=1, stall_rate=0, truncate_rate=0, reset_rate=0, overload_mode="shed"
-        )
-
     def stderr_text(self) -> str:
         """Everything the process wrote to stderr so far."""
         if self._stderr is None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -36,9 +35,10 @@ from typing import Any, ClassVar
 import gevent
 from locust.dispatch import UsersDispatcher
 
-from agentload.profiles.arrival import SHARE_MESSAGE, ArrivalRateUser, register_share_listener
+from agentload.profiles.arrival import SHARE_MESSAGE, register_share_listener, share_book
 from agentload.profiles.options import remember_given_options
-from agentload.profiles.schedule import round_half_up
+from agentload.profiles.schedule import ArrivalRate, arrival_to_wire, round_half_up
+from agentload.run_context import run_context
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,13 @@ class TargetList(list):
         started_at: float = 0.0,
         time_scale: float = 1.0,
         source: Any = None,
+        arrivals: Mapping[str, ArrivalRate] | None = None,
     ) -> None:
         super().__init__(cls for name, cls in classes.items() for _ in range(targets.get(name, 0)))
         self.targets = {cls.__name__: int(targets.get(name, 0)) for name, cls in classes.items()}
         self.ramp_s, self.started_at, self.time_scale, self.source = ramp_s, started_at, time_scale, source
+        self.arrivals = dict(arrivals or {})
+        """Class name -> the unscaled ArrivalRate of the classes that run as open-model executors."""
 
 
 # --- pure planning ------------------------------------------------------------------------------
@@ -178,13 +181,12 @@ class RunState:
     shared: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-_STATES: weakref.WeakKeyDictionary[Any, RunState] = weakref.WeakKeyDictionary()
-
-
 def run_state(environment: Any) -> RunState:
-    if environment not in _STATES:
-        _STATES[environment] = RunState()
-    return _STATES[environment]
+    """The run's dispatcher state (created on first use)."""
+    context = run_context(environment)
+    if context.dispatch is None:
+        context.dispatch = RunState()
+    return context.dispatch
 
 
 # --- the dispatcher -----------------------------------------------------------------------------
@@ -199,7 +201,7 @@ class ScenarioDispatcher(UsersDispatcher):
     def __init__(self, worker_nodes: list[Any], user_classes: list[type]) -> None:
         super().__init__(worker_nodes, user_classes)
         self._classes = {u.__name__: u for u in self._original_user_classes}
-        self._arrival = {n for n, u in self._classes.items() if issubclass(u, ArrivalRateUser)}
+        self._arrival: set[str] = set()
         self._plan: TargetList | None = None
         self._counts: dict[str, int] = {}
         self._own_state = RunState()
@@ -221,6 +223,7 @@ class ScenarioDispatcher(UsersDispatcher):
             return
         ramp = plan.ramp_s if isinstance(user_classes, TargetList) else 0.0
         self._plan = plan
+        self._arrival = set(plan.arrivals)
         if self.environment is not None:
             run_state(self.environment).plan = plan
         targets = self._known_targets(plan)
@@ -346,6 +349,7 @@ class ScenarioDispatcher(UsersDispatcher):
                 "effective_at": effective_at,
                 "time_scale": plan.time_scale,
                 "run": plan.started_at,
+                "schedules": {name: arrival_to_wire(rate) for name, rate in plan.arrivals.items()},
             }
             self._send(runner, wid, data)
         state.shared = wanted
@@ -379,4 +383,5 @@ def install(environment: Any) -> type[ScenarioDispatcher]:
         )
     register_share_listener(getattr(environment, "runner", None))
     remember_given_options(environment)
+    environment.events.test_stop.add_listener(lambda **_: share_book(environment).reset())
     return environment.dispatcher_class

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from agentload.budgets.model import FAIL, INCONCLUSIVE, PASS, WARN, BudgetResult, Verdict
-from agentload.metrics import DURATION, METRICS, Snapshot
-from agentload.reporting.format import (
+from agentload.formatting import (
     format_ci,
     format_duration,
     format_number,
@@ -25,8 +24,10 @@ from agentload.reporting.format import (
     format_threshold,
     format_value,
 )
-from agentload.reporting.stats import hard_error_count, incomplete_reasons, shed_count, stream_formats
-from agentload.reporting.summary import summarize
+from agentload.recording.counts import hard_error_count, shed_count, stream_formats
+from agentload.recording.metrics import DURATION, METRICS
+from agentload.recording.recorder import Snapshot
+from agentload.reporting.summary import incomplete_reasons, summarize
 
 if TYPE_CHECKING:
     from agentload.reporting.breaking_point import BreakingPointReport

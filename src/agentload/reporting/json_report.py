@@ -20,17 +20,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from agentload.budgets.model import BudgetResult, Regression, Verdict
-from agentload.metrics import METRICS, Snapshot
+from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count, stream_formats
+from agentload.recording.metrics import METRICS
+from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
-from agentload.reporting.stats import (
-    error_rate,
-    hard_error_count,
-    incomplete_reasons,
-    ratio,
-    shed_count,
-    stream_formats,
-)
-from agentload.reporting.summary import summarize
+from agentload.reporting.summary import incomplete_reasons, summarize
 
 if TYPE_CHECKING:
     from agentload.reporting.breaking_point import BreakingPointReport

@@ -16,10 +16,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from agentload.budgets.model import FAIL, INCONCLUSIVE, WARN, BudgetResult, Verdict
-from agentload.metrics import DURATION, METRICS, NUMBER, Snapshot
+from agentload.formatting import format_ci, format_threshold, format_value
+from agentload.recording.metrics import DURATION, METRICS, NUMBER
+from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
-from agentload.reporting.format import format_ci, format_threshold, format_value
-from agentload.reporting.stats import incomplete_reasons
+from agentload.reporting.summary import incomplete_reasons
 
 
 def describe(result: BudgetResult) -> str:

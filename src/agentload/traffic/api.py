@@ -2,7 +2,7 @@
 
 Each call produces one `Sample` and reports it once, through Locust's own request event (so
 Locust's stats, failures table and web UI see it) with the sample in the event's context (so the
-plugin records it exactly). A whole-request deadline per endpoint (the seed uses 10 s) turns a
+plugin records it exactly). A whole-request deadline per endpoint (10 s by default) turns a
 stalled response into a named `timeout` instead of a hung user.
 """
 
@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import gevent
 from geventhttpclient.response import HTTPConnectionClosed
 
-from agentload.metrics import Sample
+from agentload.recording.samples import Sample
 from agentload.settings import Settings
-from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name
+from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name, root_cause
+from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
+from agentload.traffic.iteration import scheduled_start
 from agentload.traffic.streams import DATA_STREAM_HEADER, UI_STREAM_HEADER, StreamDecoder, StreamTiming
 
-SERVICE_METRIC = {
-    "health": "health_check_latency",
-    "intent": "intent_inference_latency",
-    "step": "step_execution_latency",
-    "chat": "chat_response_latency",
-}
-PATHS = {
-    "health": "/api/health",
-    "intent": "/api/intent",
-    "step": "/api/webhooks/execute-step",
-    "chat": "/api/chat",
-}
 TOOLS = ("search_web", "send_email", "create_calendar_event", "book_table", "query_database", "call_api")
 
 
@@ -47,30 +38,40 @@ class RequestFailure(Exception):
 class Call:
     """One request to send, built per request (slotted: a frozen dataclass costs a setattr per field)."""
 
-    endpoint: str
-    method: str
-    body: dict[str, Any] | None
+    endpoint: Endpoint
+    body: Any
     headers: dict[str, str]
     stream: bool = False
 
 
 class AgentApi:
-    """One user's view of the platform: headers from settings, a fresh trace id per request."""
+    """One user's view of the platform: headers from settings, a fresh trace id per request.
+
+    `call` sends any `Endpoint`; `health`, `intent`, `step` and `chat` build the platform's own
+    payloads. In an arrival-rate iteration the latency from the scheduled start is recorded too.
+    """
 
     def __init__(self, client: Any, settings: Settings, rng: random.Random | None = None) -> None:
         self.client = client
         self.settings = settings
         self.rng = rng or random.Random()
         self._step_index = 0
+        self._socket_timeout_s = max(settings.timeouts_s.values())
 
-    def health(self, scheduled_at: float | None = None) -> Sample:
-        return self.send(Call("health", "GET", None, self._headers()), scheduled_at)
+    def call(
+        self, endpoint: Endpoint, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Sample:
+        """Send `endpoint` with a trace id (and `headers`), judge it by its contract, record it once."""
+        return self.send(Call(endpoint, json, {**self._headers(), **(headers or {})}, endpoint.streams))
 
-    def intent(self, text: str, scheduled_at: float | None = None) -> Sample:
+    def health(self) -> Sample:
+        return self.send(Call(HEALTH, None, self._headers()))
+
+    def intent(self, text: str) -> Sample:
         body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location()}
-        return self.send(Call("intent", "POST", body, self._headers(user=True)), scheduled_at)
+        return self.send(Call(INTENT, body, self._headers(user=True)))
 
-    def step(self, scheduled_at: float | None = None) -> Sample:
+    def step(self) -> Sample:
         self._step_index += 1
         body = {
             "executionId": f"exec-{self.rng.getrandbits(128):032x}",
@@ -78,9 +79,9 @@ class AgentApi:
             "tool": self.rng.choice(TOOLS),
             "input": {"query": "agentload synthetic step"},
         }
-        return self.send(Call("step", "POST", body, self._headers(internal=True)), scheduled_at)
+        return self.send(Call(STEP, body, self._headers(internal=True)))
 
-    def chat(self, text: str, stream: bool = True, scheduled_at: float | None = None) -> Sample:
+    def chat(self, text: str, stream: bool = True) -> Sample:
         body = {
             "messages": [{"role": "user", "content": text}],
             "userLocation": self._location(),
@@ -89,7 +90,7 @@ class AgentApi:
         headers = self._headers(user=True)
         if stream:
             headers["Accept"] = "text/event-stream"
-        return self.send(Call("chat", "POST", body, headers, stream), scheduled_at)
+        return self.send(Call(CHAT, body, headers, stream))
 
     def _headers(self, user: bool = False, internal: bool = False) -> dict[str, str]:
         headers = {"X-Trace-Id": f"{self.rng.getrandbits(128):032x}"}
@@ -103,16 +104,18 @@ class AgentApi:
     def _location(self) -> dict[str, float]:
         return {"lat": round(self.rng.uniform(-60, 60), 4), "lng": round(self.rng.uniform(-180, 180), 4)}
 
-    def send(self, call: Call, scheduled_at: float | None = None) -> Sample:
+    def send(self, call: Call) -> Sample:
         """Send `call` under its endpoint's deadline and report exactly one sample for it."""
         started = time.perf_counter()
+        scheduled_at = scheduled_start()
         lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
         deadline = self._deadline(call)
+        endpoint = call.endpoint
         try:
             response = self.client.request(
-                call.method,
-                PATHS[call.endpoint],
-                name=SERVICE_METRIC[call.endpoint],
+                endpoint.method,
+                endpoint.path,
+                name=endpoint.metric,
                 headers=call.headers,
                 json=call.body,
                 stream=call.stream,
@@ -142,8 +145,8 @@ class AgentApi:
         A non-streamed request is bounded by the user's socket timeouts (set to the longest
         endpoint timeout), so only streams and endpoints with a shorter timeout need a timer.
         """
-        seconds = self.settings.timeouts_s[call.endpoint]
-        if not call.stream and seconds >= max(self.settings.timeouts_s.values()):
+        seconds = self.settings.timeout_for(call.endpoint.name, call.endpoint.timeout_s)
+        if not call.stream and seconds >= self._socket_timeout_s:
             return None
         deadline = gevent.Timeout(seconds)
         deadline.start()
@@ -154,7 +157,7 @@ class AgentApi:
     ) -> Sample:
         status = response.status_code or 0
         if status == 0:
-            outcome = Outcome(ERROR, failure_name(_root_cause(response.error)))
+            outcome = Outcome(ERROR, failure_name(root_cause(response.error)))
             return self._sample(call, outcome, started, status, lag_ms)
         headers = response.headers or {}
         by_status = classify_status(call.endpoint, status, headers)
@@ -167,8 +170,9 @@ class AgentApi:
                 raise
             return self._sample(call, Outcome(ERROR, "timeout"), started, status, lag_ms)
         except Exception as exc:
-            return self._sample(call, Outcome(ERROR, failure_name(_root_cause(exc))), started, status, lag_ms)
-        outcome = by_status or classify(call.endpoint, status, headers, body, call.body or {})
+            return self._sample(call, Outcome(ERROR, failure_name(root_cause(exc))), started, status, lag_ms)
+        sent = call.body if isinstance(call.body, Mapping) else {}
+        outcome = by_status or classify(call.endpoint, status, headers, body, sent)
         return self._sample(call, outcome, started, status, lag_ms)
 
     def _read_stream(
@@ -180,7 +184,7 @@ class AgentApi:
         ended = time.perf_counter()
         failure = broken or timing.failure
         return Sample(
-            metric=SERVICE_METRIC[call.endpoint],
+            metric=call.endpoint.metric,
             latency_ms=(ended - started) * 1000,
             outcome=ERROR if failure else OK,
             failure=failure,
@@ -198,7 +202,7 @@ class AgentApi:
     ) -> Sample:
         latency = (time.perf_counter() - started) * 1000
         return Sample(
-            SERVICE_METRIC[call.endpoint],
+            call.endpoint.metric,
             latency,
             outcome.kind,
             outcome.failure,
@@ -209,14 +213,14 @@ class AgentApi:
     def _report_timeout(self, call: Call, started: float, lag_ms: float | None) -> Sample:
         sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
         self.client.request_event.fire(
-            request_type=call.method,
-            name=SERVICE_METRIC[call.endpoint],
+            request_type=call.endpoint.method,
+            name=call.endpoint.metric,
             response_time=sample.latency_ms,
             response_length=0,
             exception=RequestFailure("timeout"),
             context={"agentload": sample},
             start_time=time.time() - sample.latency_ms / 1000,
-            url=PATHS[call.endpoint],
+            url=call.endpoint.path,
             response=None,
         )
         return sample
@@ -281,7 +285,7 @@ def read_available(stream: Any) -> bytes:
 
 
 def _stream_failure(exc: BaseException) -> str:
-    name = failure_name(_root_cause(exc))
+    name = failure_name(root_cause(exc))
     return "truncated stream" if name in ("connection reset", "invalid response") else name
 
 
@@ -295,10 +299,3 @@ def _drain(stream: Any) -> None:
     """Consume the bytes after the end event (the chunked terminator) so the connection can be reused."""
     while read_available(stream):
         pass
-
-
-def _root_cause(exc: BaseException | None) -> BaseException:
-    """geventhttpclient wraps the real socket error in RetriesExceeded; unwrap it for naming."""
-    while exc is not None and getattr(exc, "original", None) is not None:
-        exc = exc.original
-    return exc if exc is not None else RuntimeError("unknown failure")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from agentload.metrics import COUNT, DURATION, METRICS, RATE
+from agentload.recording.metrics import COUNT, DURATION, METRICS, RATE
 
 
 def _round(value: float, digits: int = 4) -> float:

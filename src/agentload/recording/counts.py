@@ -11,8 +11,8 @@ holds the one definition of "failed" that the gate uses too.
 
 from __future__ import annotations
 
-from agentload.budgets.model import Verdict
-from agentload.metrics import STREAM_FORMAT_PREFIX, Snapshot
+from agentload.recording.recorder import Snapshot
+from agentload.recording.samples import STREAM_FORMAT_PREFIX
 
 
 def is_shed(failure: str) -> bool:
@@ -44,11 +44,6 @@ def shed_count(snapshot: Snapshot) -> int:
 def error_rate(snapshot: Snapshot, *, shed_counts_as_error: bool = True) -> float | None:
     """The `error_rate` metric: failed requests per request (None without requests)."""
     return ratio(snapshot.failed(shed_counts_as_error), snapshot.counter("requests"))
-
-
-def incomplete_reasons(snapshot: Snapshot, verdict: Verdict) -> list[str]:
-    """Why the run is incomplete, from the verdict and the snapshot, in order and without duplicates."""
-    return list(dict.fromkeys([*verdict.incomplete, *snapshot.incomplete]))
 
 
 def stream_formats(snapshot: Snapshot) -> dict[str, int]:
