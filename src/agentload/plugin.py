@@ -27,6 +27,7 @@ from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, redact_url
 from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
+from agentload.traffic.streams import FORMATS
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,12 @@ def add_options(parser: Any) -> None:
         default=False,
         include_in_web_ui=False,
         help="do not check GET /api/health before load starts",
+    )
+    parser.add_argument(
+        "--stream-format",
+        default=None,
+        help="chat stream format: auto (default, from each response) or one of "
+        f"{', '.join(FORMATS)} (env AGENTLOAD_STREAM_FORMAT)",
     )
     influx.add_influx_options(parser)
     # The web UI binds to loopback unless told otherwise (--web-host 0.0.0.0, with --web-login).

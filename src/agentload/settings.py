@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from agentload.traffic.endpoints import BUILTIN_ENDPOINTS
+from agentload.traffic.streams import FORMATS
 
 DEFAULT_BASE_URL = "http://localhost:3000"
 DEFAULT_TIMEOUT_S = 10.0  # the k6 suite's request timeout
@@ -51,6 +52,7 @@ class Settings:
     report_junit: str | None = None
     baseline: str | None = None
     skip_health_check: bool = False
+    stream_format: str | None = None  # None: chosen per response from its headers and first event
 
     @property
     def safe_base_url(self) -> str:
@@ -139,6 +141,16 @@ def parse_default_timeout(text: str, source: str) -> float:
     return DEFAULT_TIMEOUT_S if "=" in text else parse_timeout(text, source)
 
 
+def parse_stream_format(text: str, source: str) -> str | None:
+    """One of the decoder's formats, or `auto` (the default: chosen per response)."""
+    value = str(text).strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value not in FORMATS:
+        raise SettingsError(f"{source}: must be auto or one of {', '.join(FORMATS)} (got {str(text)[:40]!r})")
+    return value
+
+
 def redact_url(url: str) -> str:
     """The URL without any user:password part, safe to print."""
     try:
@@ -162,6 +174,8 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
     timeouts = opt.get("request_timeout") or env.get("AGENTLOAD_TIMEOUT") or str(DEFAULT_TIMEOUT_S)
     timeout_source = "--request-timeout" if opt.get("request_timeout") else "AGENTLOAD_TIMEOUT"
     report_only = opt.get("report_only") or env.get("AGENTLOAD_REPORT_ONLY", "false")
+    stream_format = opt.get("stream_format") or env.get("AGENTLOAD_STREAM_FORMAT") or ""
+    format_source = "--stream-format" if opt.get("stream_format") else "AGENTLOAD_STREAM_FORMAT"
     return Settings(
         base_url=parse_base_url(base_url, source),
         test_user_id=env.get("TEST_USER_ID") or Settings.test_user_id,
@@ -176,6 +190,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         report_junit=opt.get("report_junit") or None,
         baseline=opt.get("baseline") or None,
         skip_health_check=bool(opt.get("skip_health_check")),
+        stream_format=parse_stream_format(stream_format, format_source),
     )
 
 

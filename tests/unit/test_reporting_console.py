@@ -245,3 +245,11 @@ def test_empty_snapshot_still_renders() -> None:
     )
     assert text.splitlines()[0] == "error_rate..: 0.00% (0/0)"
     assert "budgets: none evaluated" in text
+
+
+def test_stream_formats_line_names_each_format_seen() -> None:
+    """The summary names the chat stream formats seen, most frequent first, and only when there were any."""
+    seen = spec_snapshot(**{"stream_format:text": 3, "stream_format:ai-sdk": 9})
+    text = render_summary(seen, verdict(), color=False)
+    assert "chat_stream_formats.......: ai-sdk=9, text=3" in text
+    assert "chat_stream_formats" not in render_summary(spec_snapshot(), verdict(), color=False)

@@ -279,3 +279,15 @@ def test_end_to_end_evaluate_into_report() -> None:
     assert statuses["chat_time_to_first_token"] == FAIL
     assert statuses["http_5xx"] == FAIL
     assert report["verdict"] == verdict.status == FAIL and report["exit_code"] == 1
+
+
+def test_stream_formats_seen_are_reported_under_run() -> None:
+    """Samples carrying a stream format are counted per format and listed in run.stream_formats."""
+    recorder, aggregate = Recorder(), Aggregate()
+    for stream_format in ("text", "ai-sdk", "text", None):
+        record_sample(recorder, Sample("chat_response_latency", 300.0, "ok", stream_format=stream_format))
+    aggregate.merge_wire(recorder.drain())
+    report = build_report(aggregate.snapshot(), Verdict(PASS, 0, ()))
+    validate_report(report)
+    assert report["run"]["stream_formats"] == {"text": 2, "ai-sdk": 1}
+    assert "stream_formats" not in build_report(recorded_snapshot(), Verdict(PASS, 0, ()))["run"]

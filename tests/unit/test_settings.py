@@ -39,6 +39,11 @@ def test_host_option_wins_over_base_url() -> None:
         ),
         ({"AGENTLOAD_REPORT_ONLY": "maybe"}, "AGENTLOAD_REPORT_ONLY: must be true or false (got 'maybe')"),
         ({"AGENTLOAD_TIMEOUT": "soon"}, "AGENTLOAD_TIMEOUT: must be a duration like 10s (got 'soon')"),
+        (
+            {"AGENTLOAD_STREAM_FORMAT": "sse"},
+            "AGENTLOAD_STREAM_FORMAT: must be auto or one of openai, ai-sdk, ai-sdk-data, text, "
+            "openai-responses, anthropic (got 'sse')",
+        ),
     ],
 )
 def test_bad_values_give_one_line_naming_the_source(env, message) -> None:
@@ -68,3 +73,11 @@ def test_credentials_in_urls_are_redacted() -> None:
     with pytest.raises(SettingsError) as info:
         load(None, None, env={"BASE_URL": "ftp://bob:hunter2@example.test"})
     assert "hunter2" not in str(info.value)
+
+
+def test_stream_format_is_auto_unless_forced() -> None:
+    """No value or `auto` lets each response choose; an option wins over the environment."""
+    assert load(None, None, env={}).stream_format is None
+    assert load(None, None, env={"AGENTLOAD_STREAM_FORMAT": "AUTO"}).stream_format is None
+    options = SimpleNamespace(stream_format="text")
+    assert load(options, None, env={"AGENTLOAD_STREAM_FORMAT": "anthropic"}).stream_format == "text"

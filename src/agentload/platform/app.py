@@ -278,14 +278,14 @@ def step_answer(step: StepRequest, run_async: bool, service_ms: float) -> tuple[
 
 
 def wants_stream(request: web.Request, chat: ChatRequest) -> bool:
-    """Stream when the body says ``"stream": true`` or (absent that) Accept asks for SSE."""
+    """Stream when the body says ``"stream": true`` or (absent that) Accept asks for SSE (any format)."""
     if chat.stream is not None:
         return chat.stream
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
 async def handle_chat(request: web.Request) -> web.StreamResponse:
-    """POST /api/chat: an assistant answer, streamed as SSE or returned as JSON."""
+    """POST /api/chat: an assistant answer, streamed in the asked format or returned as JSON."""
     state = request.app[STATE]
     fault = state.decide("chat")
     reset_if_faulted(request, "chat", fault)
@@ -319,13 +319,16 @@ def planned_timing(request: web.Request, plan: ChatPlan) -> str:
 async def stream_chat(
     request: web.Request, chat: ChatRequest, plan: ChatPlan, topic: str, fault: Fault
 ) -> web.StreamResponse:
-    """Write SSE events on schedule: first token at ttft, then one per gap, then the end frames."""
+    """Write the answer on schedule in the asked format: first token at ttft, one per gap, the end.
+
+    A truncate fault closes the connection halfway, before the format's end (and, for plain text,
+    before the chunked body's terminator), so every format shows a detectable truncation."""
     fmt = pick_format(
         request.headers.get("X-Stream-Format") or request.query.get("format"),
         request.app[STATE].config.stream_format,
     )
     headers = {
-        "Content-Type": "text/event-stream",
+        "Content-Type": fmt.content_type,
         "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no",
         "Server-Timing": planned_timing(request, plan),

@@ -12,6 +12,7 @@ holds the one definition of "failed" that the gate uses too.
 from __future__ import annotations
 
 from agentload.recording.recorder import Snapshot
+from agentload.recording.samples import STREAM_FORMAT_PREFIX
 
 
 def is_shed(failure: str) -> bool:
@@ -43,3 +44,13 @@ def shed_count(snapshot: Snapshot) -> int:
 def error_rate(snapshot: Snapshot, *, shed_counts_as_error: bool = True) -> float | None:
     """The `error_rate` metric: failed requests per request (None without requests)."""
     return ratio(snapshot.failed(shed_counts_as_error), snapshot.counter("requests"))
+
+
+def stream_formats(snapshot: Snapshot) -> dict[str, int]:
+    """Streamed answers per wire format seen (`{"ai-sdk": 120}`), most first (ties by name)."""
+    pairs = [
+        (name.removeprefix(STREAM_FORMAT_PREFIX), int(n))
+        for name, n in snapshot.counters.items()
+        if name.startswith(STREAM_FORMAT_PREFIX) and n
+    ]
+    return dict(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))

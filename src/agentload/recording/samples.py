@@ -27,6 +27,11 @@ class Sample:
     output_tokens: int | None = None
     tokens_per_second: float | None = None
     schedule_lag_ms: float | None = None
+    stream_format: str | None = None
+
+
+STREAM_FORMAT_PREFIX = "stream_format:"
+"""Streamed answers are counted per wire format (`stream_format:ai-sdk`), so reports name what was seen."""
 
 
 def record_sample(recorder: Recorder, sample: Sample) -> None:
@@ -51,3 +56,5 @@ def record_sample(recorder: Recorder, sample: Sample) -> None:
         recorder.observe("chat_time_to_first_token", sample.ttft_ms)
     if sample.schedule_lag_ms is not None:
         recorder.observe("iteration_schedule_lag", sample.schedule_lag_ms)
+    if sample.stream_format is not None:
+        recorder.count(STREAM_FORMAT_PREFIX + sample.stream_format)

@@ -24,7 +24,7 @@ from agentload.formatting import (
     format_threshold,
     format_value,
 )
-from agentload.recording.counts import hard_error_count, shed_count
+from agentload.recording.counts import hard_error_count, shed_count, stream_formats
 from agentload.recording.metrics import DURATION, kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.summary import incomplete_reasons, summarize
@@ -90,6 +90,9 @@ def _metric_block(snapshot: Snapshot, summaries: dict[str, dict], *, shed_counts
     for counter in ("http_5xx", "dropped_iterations"):
         if snapshot.counter(counter):
             rows.append((counter, str(snapshot.counter(counter))))
+    formats = stream_formats(snapshot)
+    if formats:
+        rows.append(("chat_stream_formats", ", ".join(f"{name}={n}" for name, n in formats.items())))
     width = max(len(name) for name, _ in rows) + 2
     return [f"{_dotted(name, width)} {text}" for name, text in rows]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from agentload.budgets.model import BudgetResult, Regression, Verdict
-from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count
+from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count, stream_formats
 from agentload.recording.metrics import kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
@@ -98,6 +98,9 @@ def run_metadata(snapshot: Snapshot, meta: Mapping[str, Any] | None) -> dict[str
     """
     run = {**snapshot.meta, **(meta or {})}
     run.pop("stage_windows", None)  # reported, with the numbers, under `stages`
+    formats = stream_formats(snapshot)
+    if formats:
+        run["stream_formats"] = formats
     if isinstance(run.get("host"), str):
         run["host"] = strip_credentials(run["host"])
     for key in ("started_at", "ended_at"):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
+from geventhttpclient.response import HTTPConnectionClosed
 
 from agentload.platform.tools import TOOLS
 from agentload.recording.samples import Sample
@@ -22,7 +23,7 @@ from agentload.settings import Settings
 from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name, root_cause
 from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
 from agentload.traffic.iteration import scheduled_start
-from agentload.traffic.sse import SseParser, StreamTiming
+from agentload.traffic.streams import DATA_STREAM_HEADER, UI_STREAM_HEADER, StreamDecoder, StreamTiming
 
 
 class RequestFailure(Exception):
@@ -179,24 +180,23 @@ class AgentApi:
     def _read_stream(
         self, call: Call, response: Any, started: float, deadline: gevent.Timeout | None, lag_ms: float | None
     ) -> Sample:
-        timing, broken = read_events(response._response, started, deadline)
+        stream = response._response
+        decoder = StreamDecoder(stream_headers(stream), self.settings.stream_format)
+        timing, broken = read_events(stream, decoder, started, deadline)
         ended = time.perf_counter()
-        if broken is None and timing.malformed:
-            broken = f"invalid stream: {timing.malformed}"
-        elif broken is None and not timing.done:
-            broken = "truncated stream"
-        outcome = Outcome(ERROR, broken) if broken else Outcome(OK)
+        failure = broken or timing.failure
         return Sample(
             metric=call.endpoint.metric,
             latency_ms=(ended - started) * 1000,
-            outcome=outcome.kind,
-            failure=outcome.failure,
+            outcome=ERROR if failure else OK,
+            failure=failure,
             status=response.status_code,
             ttft_ms=timing.ttft_ms,
             inter_token_ms=tuple(timing.gaps_ms),
             output_tokens=timing.output_tokens,
             tokens_per_second=timing.tokens_per_second(ended),
             schedule_lag_ms=lag_ms,
+            stream_format=decoder.format,
         )
 
     def _sample(
@@ -228,20 +228,25 @@ class AgentApi:
         return sample
 
 
+def stream_headers(stream: Any) -> dict[str, str]:
+    """The headers that choose a stream's format, with lower-case names."""
+    names = ("content-type", UI_STREAM_HEADER, DATA_STREAM_HEADER)
+    return {name: str(stream.get(name) or "") for name in names}
+
+
 def read_events(
-    stream: Any, started: float, deadline: gevent.Timeout | None
+    stream: Any, decoder: StreamDecoder, started: float, deadline: gevent.Timeout | None
 ) -> tuple[StreamTiming, str | None]:
-    """Read SSE lines as they arrive; returns the timing and a failure name if the read broke."""
+    """Decode the body as it arrives; returns the timing and a failure name if the read broke."""
     timing = StreamTiming(started_at=started)
-    parser = SseParser()
     try:
         while not timing.done:
-            line = stream.readline(b"\n")
-            if not line:
-                break
+            data = read_available(stream)
             arrived = time.perf_counter()
-            for data in parser.feed(line):
-                timing.on_event(data, arrived)
+            for chunk in decoder.feed(data) if data else decoder.end():
+                timing.on_chunk(chunk, arrived)
+            if not data:
+                break
     except gevent.Timeout as exc:
         if exc is not deadline:
             raise
@@ -251,6 +256,34 @@ def read_events(
     if timing.done:
         _drain(stream)
     return timing, None
+
+
+def read_available(stream: Any) -> bytes:
+    """Whatever body bytes have arrived, waiting only for the first; b"" at the end of the body.
+
+    geventhttpclient's `read(n)` waits for n bytes and `readline` for a newline, but a plain-text
+    chunk has no newline and no known size: TTFT is when its first bytes arrive. So this takes one
+    `recv` at a time through the response's parser (which strips the chunked framing) and hands
+    over the parsed body. A connection closed before the body's end (an unterminated chunked body)
+    raises, as geventhttpclient's own readers do.
+    """
+    buffer = stream._body_buffer
+    while not buffer and not stream.message_complete:
+        sock = stream._sock
+        if sock is None:
+            raise HTTPConnectionClosed("connection closed before the end of the body")
+        try:
+            data = sock.recv(stream.block_size)
+            stream.feed(data)
+        except BaseException:
+            stream.release()
+            raise
+        if not data and not stream.message_complete:
+            stream.release()
+            raise HTTPConnectionClosed("connection closed before the end of the body")
+    data = bytes(buffer)
+    del buffer[:]
+    return data
 
 
 def _stream_failure(exc: BaseException) -> str:
@@ -265,6 +298,6 @@ def _abandon(stream: Any, timing: StreamTiming, failure: str) -> tuple[StreamTim
 
 
 def _drain(stream: Any) -> None:
-    """Consume the bytes after [DONE] (the chunked terminator) so the connection can be reused."""
-    while stream.readline(b"\n"):
+    """Consume the bytes after the end event (the chunked terminator) so the connection can be reused."""
+    while read_available(stream):
         pass
