@@ -41,6 +41,9 @@ class Producers:
         """One full answer per path (V8 compiles the SDK's code on first use), then forget timings."""
         for path in paths:
             http_request(f"{self.url}/{path}/api/chat", "POST", {}, timeout=10.0)
+        self.reset_timings()
+
+    def reset_timings(self) -> None:
         http_request(f"{self.url}/timings/reset", "POST", timeout=5.0)
 
 
