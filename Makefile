@@ -28,7 +28,7 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks locustfiles ci
+	$(PY) -m ruff check src tests benchmarks locustfiles examples ci
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

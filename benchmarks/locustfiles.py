@@ -32,14 +32,14 @@ import os
 import locust  # noqa: F401
 import probe
 from agentload import plugin  # noqa: F401
-from agentload.traffic.users import HealthUser
+from agentload.traffic import users
 
 probe.install()
 if os.environ.get("BENCH_NO_RECORDING"):
     plugin.record_sample = lambda recorder, sample: None
 
 
-class SuiteHealth(HealthUser):
+class SuiteHealth(users.HealthCheck):
     wait_time = locust.constant(0)
 '''
 
@@ -50,13 +50,13 @@ import os
 import locust
 import probe
 from agentload import plugin  # noqa: F401
-from agentload.traffic.users import IntentUser
+from agentload.traffic import users
 
 probe.install()
 RATE = float(os.environ.get("BENCH_PER_USER_RATE", "0"))
 
 
-class SuiteIntent(IntentUser):
+class SuiteIntent(users.IntentInference):
     wait_time = locust.constant_throughput(RATE) if RATE > 0 else locust.constant(0)
 '''
 
@@ -65,12 +65,12 @@ SUITE_CHAT = '''\
 import locust
 import probe
 from agentload import plugin  # noqa: F401
-from agentload.traffic.users import ChatUser
+from agentload.traffic import users
 
 probe.install()
 
 
-class SuiteChat(ChatUser):
+class SuiteChat(users.ChatResponse):
     wait_time = locust.constant(0)
 '''
 
@@ -81,15 +81,24 @@ import os
 import locust  # noqa: F401
 import probe
 from agentload import plugin  # noqa: F401
-from agentload.profiles import ArrivalRate, Profile, Scenario, locust_classes
-from agentload.traffic.users import IntentUser
+from agentload import ArrivalRate, ScenarioShape
+from agentload.traffic import users
 
 probe.install()
 RATE = float(os.environ["BENCH_RATE"])
 SECONDS = float(os.environ["BENCH_DURATION_S"])
-SCHEDULE = ArrivalRate(rate=RATE, duration_s=SECONDS, max_concurrency=int(os.environ["BENCH_MAX_VUS"]))
-PROFILE = Profile("bench_open", (Scenario("open_intent", IntentUser, SCHEDULE),))
-OpenIntent, BenchOpenShape = locust_classes(PROFILE)
+MAX_IN_FLIGHT = int(os.environ["BENCH_MAX_VUS"])
+
+
+class OpenIntent(users.IntentInference):
+    pass
+
+
+class BenchOpenShape(ScenarioShape):
+    name = "bench_open"
+    schedules = {
+        OpenIntent: ArrivalRate(rate=RATE, duration_s=SECONDS, max_concurrency=MAX_IN_FLIGHT)
+    }
 '''
 
 BUDGETS = """\

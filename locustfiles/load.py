@@ -1,8 +1,9 @@
-"""The load profile (see README). Thin entry point: everything lives in the agentload package."""
+"""The load profile: the production-like mix (@task weights 50/30/15/5) from 10 to 50 users, 16 min."""
 
 import locust  # noqa: F401  (gevent monkey-patching first)
 
 from agentload import plugin  # noqa: F401  (wires Locust events to the recorder and the gate)
-from agentload.profiles import LOAD, locust_classes
+from agentload.profiles.catalog import LoadShape
+from agentload.traffic.users import LoadMix
 
-LoadMix, LoadShape = locust_classes(LOAD)
+__all__ = ["LoadMix", "LoadShape"]

@@ -34,9 +34,8 @@ import time
 import locust  # noqa: F401
 from locust import events
 from agentload import plugin  # noqa: F401
-from agentload.profiles import BUDGET, locust_classes
-
-IntentInference, StepExecution, ChatResponse, BudgetShape = locust_classes(BUDGET)
+from agentload.profiles.catalog import BudgetShape
+from agentload.traffic.users import ChatResponse, IntentInference, StepExecution
 
 @events.init.add_listener
 def log_samples(environment, **_):

@@ -46,3 +46,24 @@ def run_locust(
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=child_env, cwd=cwd)
     parsed = json.loads(report.read_text()) if report is not None and report.exists() else None
     return LocustRun(done.returncode, done.stdout, done.stderr, parsed)
+
+
+CHAT_LOCUSTFILE = """
+import locust  # noqa: F401
+from locust import constant
+from agentload import plugin  # noqa: F401
+from agentload.traffic import users
+
+class Chat(users.ChatResponse):
+    abstract = False
+    wait_time = constant(0.05)
+"""
+CHAT_BUDGETS = "budgets:\n  - {metric: chat_response_latency, stat: p95, threshold: 5s, min_samples: 1}\n"
+
+
+def run_chat(tmp_path: Path, host: str, *args: str) -> LocustRun:
+    """The suite's chat user alone (0.05 s between chats) against `host`, with its JSON report parsed."""
+    (tmp_path / "chat.py").write_text(CHAT_LOCUSTFILE)
+    (tmp_path / "budgets.yaml").write_text(CHAT_BUDGETS)
+    budgets = ("--budgets", str(tmp_path / "budgets.yaml"))
+    return run_locust(tmp_path / "chat.py", "--host", host, *budgets, *args, report=tmp_path / "report.json")

@@ -18,8 +18,8 @@ from locust import __version__
 from locust.rpc import Message
 
 from agentload.cluster import auth
-from agentload.integrations.aggregation import FINAL, REPORT_KEY
-from agentload.metrics import Recorder
+from agentload.recording.merge import FINAL, REPORT_KEY
+from agentload.recording.recorder import Recorder
 
 
 def fabricated(n: int = 1000) -> dict:

@@ -18,12 +18,12 @@ from typing import Any
 
 from agentload import __version__
 from agentload.budgets import evaluate
+from agentload.budgets.breaking_point import analyse_stages
 from agentload.budgets.model import Policy, Verdict
 from agentload.budgets.scope import exercised_by, in_scope
-from agentload.integrations import stages
-from agentload.metrics import Snapshot
+from agentload.recording import stages
+from agentload.recording.recorder import Snapshot
 from agentload.reporting import (
-    analyse_stages,
     append_step_summary,
     build_junit,
     build_markdown,
@@ -32,8 +32,8 @@ from agentload.reporting import (
     write_json,
     write_junit,
 )
+from agentload.run_context import RunContext, profile_name
 from agentload.settings import SettingsError
-from agentload.suite import Suite
 
 logger = logging.getLogger(__name__)
 
@@ -46,17 +46,17 @@ class Conclusion:
     summary: str
 
 
-def conclude(suite: Suite, environment: Any) -> Conclusion:
+def conclude(run: RunContext, environment: Any) -> Conclusion:
     """Evaluate the budgets, write every report, and return the exit code with the summary text."""
-    snapshot = suite.snapshot(run_metadata(suite, environment))
-    budget_file, skipped = in_scope(suite.budget_file, exercised_by(environment.user_classes))
-    verdict = evaluate(budget_file, snapshot, suite.baseline)
+    snapshot = run.snapshot(run_metadata(run, environment))
+    budget_file, skipped = in_scope(run.budget_file, exercised_by(environment.user_classes))
+    verdict = evaluate(budget_file, snapshot, run.baseline)
     verdict = replace(verdict, notes=(*verdict.notes, *skipped))
     wants_stages = bool(snapshot.meta.get("stage_windows"))
-    breaking_point = analyse_stages(snapshot, suite.budget_file) if wants_stages else None
-    write_reports(suite, snapshot, verdict, breaking_point)
-    summary = render(snapshot, verdict, suite.budget_file.policy, breaking_point)
-    if suite.settings.report_only:
+    breaking_point = analyse_stages(snapshot, run.budget_file) if wants_stages else None
+    write_reports(run, snapshot, verdict, breaking_point)
+    summary = render(snapshot, verdict, run.budget_file.policy, breaking_point)
+    if run.settings.report_only:
         note = f"report-only mode: verdict {verdict.status}, exiting 0 instead of {verdict.exit_code}"
         return Conclusion(0, f"{summary}\n{note}")
     return Conclusion(verdict.exit_code, summary)
@@ -78,10 +78,10 @@ def print_summary(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_reports(suite: Suite, snapshot: Snapshot, verdict: Verdict, breaking_point: Any) -> None:
-    settings = suite.settings
+def write_reports(run: RunContext, snapshot: Snapshot, verdict: Verdict, breaking_point: Any) -> None:
+    settings = run.settings
     report = build_report(snapshot, verdict, snapshot.meta, breaking_point=breaking_point)
-    junit = build_junit(verdict, snapshot, inconclusive_fails=suite.budget_file.policy.inconclusive_fails)
+    junit = build_junit(verdict, snapshot, inconclusive_fails=run.budget_file.policy.inconclusive_fails)
     markdown = build_markdown(snapshot, verdict)
     writers = [
         (settings.report_json, lambda path: write_json(path, report)),
@@ -97,11 +97,9 @@ def write_reports(suite: Suite, snapshot: Snapshot, verdict: Verdict, breaking_p
             sys.stderr.write(f"agentload: cannot write report {path}: {exc.strerror or exc}\n")
 
 
-def run_metadata(suite: Suite, environment: Any) -> dict[str, Any]:
-    options = environment.parsed_options
-    profile = suite.profile or _profile_name(environment, options)
+def run_metadata(run: RunContext, environment: Any) -> dict[str, Any]:
     meta = {
-        "profile": profile,
+        "profile": profile_name(environment),
         "version": __version__,
         "git_commit": _git_commit(),
         "stage_windows": stages.stage_plan(environment),
@@ -110,15 +108,6 @@ def run_metadata(suite: Suite, environment: Any) -> dict[str, Any]:
     if influx is not None:
         meta["influx"] = influx.stats()
     return meta
-
-
-def _profile_name(environment: Any, options: Any) -> str:
-    shape = environment.shape_class
-    name = getattr(getattr(shape, "profile", None), "name", None)
-    if name:
-        return str(name)
-    locustfile = getattr(options, "locustfile", None) or ""
-    return Path(str(locustfile).split(",")[0]).stem or "custom"
 
 
 def _git_commit() -> str | None:

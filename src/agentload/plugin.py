@@ -15,16 +15,19 @@ import time
 from typing import Any
 
 from locust import events
-from locust.event import EventHook
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
-from agentload.integrations import aggregation, influx, stages, webui
-from agentload.metrics import record_sample
+from agentload.integrations import influx, webui
+from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.recording import merge, metrics, stages
+from agentload.recording.samples import record_sample
+from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, redact_url
-from agentload.suite import Suite
+from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
+from agentload.traffic.streams import FORMATS
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,12 @@ def add_options(parser: Any) -> None:
         help="a worker stops its users and exits (code 4) after this long without its master "
         "(default 3s; env AGENTLOAD_MASTER_TIMEOUT)",
     )
+    parser.add_argument(
+        "--stream-format",
+        default=None,
+        help="chat stream format: auto (default, from each response) or one of "
+        f"{', '.join(FORMATS)} (env AGENTLOAD_STREAM_FORMAT)",
+    )
     influx.add_influx_options(parser)
     # The web UI binds to loopback unless told otherwise (--web-host 0.0.0.0, with --web-login).
     parser.set_defaults(web_host="127.0.0.1")
@@ -84,61 +93,66 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         settings = load(environment.parsed_options, environment.host)
     except SettingsError as exc:
         config_error(str(exc))
-    suite = Suite(settings=settings)
+    run = RunContext(settings=settings)
     try:
-        check_payloads(suite.data_dir)
+        check_payloads(run.data_dir)
     except PayloadError as exc:
         config_error(str(exc))
     if not isinstance(runner, WorkerRunner):
         try:
-            suite.budget_file = load_budgets(settings.budgets_path)
-            suite.baseline = gate.read_baseline(settings.baseline)
+            run.budget_file = load_budgets(settings.budgets_path)
+            metrics.declare_all(run.budget_file.metrics)
+            run.baseline = gate.read_baseline(settings.baseline)
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
-    environment.agentload = suite
+    environment.agentload = run
+    metrics.bind(run.recorder)
     cluster.install_master(environment)
     try:
         influx.install(environment)  # None when disabled
     except SettingsError as exc:
         config_error(str(exc))
     if not isinstance(runner, WorkerRunner):
-        _watch_signals(environment, suite)
+        _watch_signals(environment, run)
         _hide_credentials(environment)
     if not isinstance(runner, WorkerRunner) and not settings.skip_health_check:
-        _check_reachable(environment, suite)
-    environment.events.request.add_listener(_recorder_listener(suite))
+        _check_reachable(environment, run)
+    environment.events.request.add_listener(_recorder_listener(run))
     environment.events.test_start.add_listener(_on_test_start)
-    _count_iterations(environment, suite)
-    profiles.install(environment)
+    _count_iterations(environment, run)
+    try:
+        profiles.install(environment)
+    except RuntimeError as exc:
+        config_error(str(exc))
     stages.install(environment)
     if isinstance(runner, WorkerRunner):
-        aggregation.install_worker(environment)
+        merge.install_worker(environment)
     elif isinstance(runner, MasterRunner):
-        aggregation.install_master(environment)
+        merge.install_master(environment)
     else:
-        aggregation.install_local(environment)
+        merge.install_local(environment)
     cluster.install_worker(environment)
     webui.install(environment)
 
 
-def _check_reachable(environment: Any, suite: Suite) -> None:
+def _check_reachable(environment: Any, run: RunContext) -> None:
     """Headless runs against an unreachable target end here: exit 3, reports still written."""
-    reason = reachability.probe(suite.settings.base_url)
+    reason = reachability.probe(run.settings.base_url)
     if reason is None:
         return
-    message = reachability.unreachable_message(suite.settings.base_url, reason)
+    message = reachability.unreachable_message(run.settings.base_url, reason)
     headless = bool(getattr(environment.parsed_options, "headless", False))
     if not headless:
         logger.warning(message)
         return
     sys.stderr.write(f"agentload: {message}\n")
-    suite.aggregate.incomplete.append(message)
-    conclusion = gate.conclude(suite, environment)
+    run.aggregate.incomplete.append(message)
+    conclusion = gate.conclude(run, environment)
     gate.print_summary(conclusion.summary)
     sys.exit(conclusion.exit_code)
 
 
-def _watch_signals(environment: Any, suite: Suite) -> None:
+def _watch_signals(environment: Any, run: RunContext) -> None:
     """SIGTERM and SIGINT during a shape run end the run the normal way, remembered as interrupted.
 
     Headless Locust blocks in `start_shape()` ... `shape_greenlet.join()` for the whole profile and
@@ -157,8 +171,8 @@ def _watch_signals(environment: Any, suite: Suite) -> None:
         shape = getattr(runner, "shape_greenlet", None)
         if shape is None or shape.dead:
             raise KeyboardInterrupt
-        if suite.interrupted is None and runner.state in (STATE_RUNNING, STATE_SPAWNING):
-            suite.interrupted = signal.Signals(signum).name
+        if run.interrupted is None and runner.state in (STATE_RUNNING, STATE_SPAWNING):
+            run.interrupted = signal.Signals(signum).name
         shape.kill(block=False)
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -188,57 +202,67 @@ def _hide_credentials(environment: Any) -> None:
     environment.events.test_start.add_listener(restore)
 
 
-def _recorder_listener(suite: Suite) -> Any:
-    recorder = suite.recorder
+def _recorder_listener(run: RunContext) -> Any:
+    """Every request event becomes a sample: the suite's users attach theirs, others get one made."""
+    recorder = run.recorder
 
-    def on_request(context: dict[str, Any] | None = None, **_: Any) -> None:
+    def on_request(
+        name: str = "",
+        response_time: float = 0.0,
+        exception: BaseException | None = None,
+        context: dict[str, Any] | None = None,
+        response: Any = None,
+        **_: Any,
+    ) -> None:
         sample = context.get("agentload") if context else None
-        if sample is not None:
-            record_sample(recorder, sample)
+        if sample is None:
+            sample = event_sample(name, response_time, exception, response)
+        record_sample(recorder, sample)
 
     return on_request
 
 
-def _count_iterations(environment: Any, suite: Suite) -> None:
+def _count_iterations(environment: Any, run: RunContext) -> None:
     """The arrival-rate executor announces started and dropped iterations through these events."""
-    for event, counter in (("iteration_started", "iterations"), ("dropped_iteration", "dropped_iterations")):
-        hook = EventHook()
-        hook.add_listener(lambda counter=counter, **_: suite.recorder.count(counter))
-        setattr(environment.events, event, hook)
+    recorder = run.recorder
+    for event, counter in zip(ITERATION_EVENTS, ("iterations", "dropped_iterations"), strict=True):
+        iteration_event(environment, event).add_listener(
+            lambda counter=counter, **_: recorder.count(counter)
+        )
 
 
 def _on_test_start(environment: Any, **_: Any) -> None:
-    suite: Suite = environment.agentload
+    run: RunContext = environment.agentload
     if isinstance(environment.runner, WorkerRunner):
         # The master's custom options (time scale, timeouts) and host arrive with the spawn message.
-        suite.settings = load(environment.parsed_options, environment.host)
-    suite.recorder.drain()
-    suite.aggregate = type(suite.aggregate)()
-    suite.started_at = time.time()
+        run.settings = load(environment.parsed_options, environment.host)
+    run.recorder.drain()
+    run.aggregate = type(run.aggregate)()
+    run.started_at = time.time()
 
 
 @events.quitting.add_listener
 def on_quitting(environment: Any, **_: Any) -> None:
-    suite: Suite | None = getattr(environment, "agentload", None)
-    if suite is None or isinstance(environment.runner, WorkerRunner) or suite.budget_file is None:
+    run: RunContext | None = getattr(environment, "agentload", None)
+    if run is None or isinstance(environment.runner, WorkerRunner) or run.budget_file is None:
         return
     listener = getattr(environment, "agentload_influx", None)
     if listener is not None:
         listener.report_summary()
     runner = environment.runner
-    if runner is not None and (runner.state in (STATE_RUNNING, STATE_SPAWNING) or suite.interrupted):
-        _stop_interrupted_run(environment, suite)
-    conclusion = gate.conclude(suite, environment)
+    if runner is not None and (runner.state in (STATE_RUNNING, STATE_SPAWNING) or run.interrupted):
+        _stop_interrupted_run(environment, run)
+    conclusion = gate.conclude(run, environment)
     environment.process_exit_code = conclusion.exit_code
     environment.events.quit.add_listener(lambda **_: gate.print_summary(conclusion.summary))
 
 
-def _stop_interrupted_run(environment: Any, suite: Suite) -> None:
+def _stop_interrupted_run(environment: Any, run: RunContext) -> None:
     """SIGTERM/SIGINT mid-run: stop the users (workers flush), note it, keep Locust's HTML report."""
-    elapsed = time.time() - suite.started_at if suite.started_at else 0.0
+    elapsed = time.time() - run.started_at if run.started_at else 0.0
     environment.runner.stop()
-    by = f" by {suite.interrupted}" if suite.interrupted else ""
-    suite.aggregate.incomplete.append(f"interrupted{by} at t={elapsed:.0f}s before the profile finished")
+    by = f" by {run.interrupted}" if run.interrupted else ""
+    run.aggregate.incomplete.append(f"interrupted{by} at t={elapsed:.0f}s before the profile finished")
     html_file = getattr(environment.parsed_options, "html_file", None)
     if html_file:
         gate.save_locust_html(environment, html_file)

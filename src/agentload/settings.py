@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from agentload.traffic.endpoints import BUILTIN_ENDPOINTS
+from agentload.traffic.streams import FORMATS
+
 DEFAULT_BASE_URL = "http://localhost:3000"
-DEFAULT_TIMEOUT_S = 10.0  # the seed's request timeout
+DEFAULT_TIMEOUT_S = 10.0  # the k6 suite's request timeout
 # A worker gives up on a silent master after this long. Locust's master sends a heartbeat every
 # second and marks a worker missing after about 3 s of silence; the worker uses the same figure.
 DEFAULT_MASTER_TIMEOUT_S = 3.0
 MIN_MASTER_TIMEOUT_S = 2.0
 MIN_CLUSTER_KEY_CHARS = 16
-ENDPOINTS = ("health", "intent", "step", "chat")
+ENDPOINTS = tuple(BUILTIN_ENDPOINTS)  # the names --request-timeout accepts
 
 
 class SettingsError(ValueError):
@@ -46,6 +49,8 @@ class Settings:
     timeouts_s: Mapping[str, float] = field(
         default_factory=lambda: dict.fromkeys(ENDPOINTS, DEFAULT_TIMEOUT_S)
     )
+    default_timeout_s: float = DEFAULT_TIMEOUT_S
+    """The deadline of custom endpoints that declare none (`--request-timeout 5s` sets it too)."""
     budgets_path: str = "budgets.yaml"
     report_only: bool = False
     report_json: str | None = None
@@ -54,10 +59,17 @@ class Settings:
     skip_health_check: bool = False
     master_timeout_s: float = DEFAULT_MASTER_TIMEOUT_S
     cluster_key: Secret | None = field(default=None, repr=False)
+    stream_format: str | None = None  # None: chosen per response from its headers and first event
 
     @property
     def safe_base_url(self) -> str:
         return redact_url(self.base_url)
+
+    def timeout_for(self, endpoint: str, declared: float | None = None) -> float:
+        """The deadline of a request: the built-in endpoint's setting, else its own, else the default."""
+        if endpoint in self.timeouts_s:
+            return self.timeouts_s[endpoint]
+        return declared if declared is not None else self.default_timeout_s
 
 
 def parse_time_scale(text: str, source: str) -> float:
@@ -151,6 +163,21 @@ def parse_cluster_key(text: str | None, source: str) -> Secret | None:
     return Secret(text)
 
 
+def parse_default_timeout(text: str, source: str) -> float:
+    """The deadline of custom endpoints: the single value of `--request-timeout 5s`, else 10 s."""
+    return DEFAULT_TIMEOUT_S if "=" in text else parse_timeout(text, source)
+
+
+def parse_stream_format(text: str, source: str) -> str | None:
+    """One of the decoder's formats, or `auto` (the default: chosen per response)."""
+    value = str(text).strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value not in FORMATS:
+        raise SettingsError(f"{source}: must be auto or one of {', '.join(FORMATS)} (got {str(text)[:40]!r})")
+    return value
+
+
 def redact_url(url: str) -> str:
     """The URL without any user:password part, safe to print."""
     try:
@@ -176,6 +203,8 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
     report_only = opt.get("report_only") or env.get("AGENTLOAD_REPORT_ONLY", "false")
     master_timeout = opt.get("master_timeout") or env.get("AGENTLOAD_MASTER_TIMEOUT") or "3s"
     master_timeout_source = "--master-timeout" if opt.get("master_timeout") else "AGENTLOAD_MASTER_TIMEOUT"
+    stream_format = opt.get("stream_format") or env.get("AGENTLOAD_STREAM_FORMAT") or ""
+    format_source = "--stream-format" if opt.get("stream_format") else "AGENTLOAD_STREAM_FORMAT"
     return Settings(
         base_url=parse_base_url(base_url, source),
         test_user_id=env.get("TEST_USER_ID") or Settings.test_user_id,
@@ -183,6 +212,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         internal_key=Secret(env.get("INTERNAL_SYSTEM_KEY") or "test-key"),
         time_scale=parse_time_scale(str(time_scale), ts_source),
         timeouts_s=parse_timeouts(str(timeouts), timeout_source),
+        default_timeout_s=parse_default_timeout(str(timeouts), timeout_source),
         budgets_path=opt.get("budgets") or env.get("AGENTLOAD_BUDGETS") or "budgets.yaml",
         report_only=report_only is True or parse_bool(str(report_only), "AGENTLOAD_REPORT_ONLY"),
         report_json=opt.get("report_json") or None,
@@ -191,6 +221,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         skip_health_check=bool(opt.get("skip_health_check")),
         master_timeout_s=parse_master_timeout(str(master_timeout), master_timeout_source),
         cluster_key=parse_cluster_key(env.get("AGENTLOAD_CLUSTER_KEY"), "AGENTLOAD_CLUSTER_KEY"),
+        stream_format=parse_stream_format(stream_format, format_source),
     )
 
 

@@ -234,6 +234,7 @@ BAD_ENVIRONMENT = {
     "timeout_zero": ({"AGENTLOAD_TIMEOUT": "chat=0s"}, ("'0s'",)),
     "timeout_endpoint": ({"AGENTLOAD_TIMEOUT": "ftp=1s"}, ("'ftp'",)),
     "report_only_maybe": ({"AGENTLOAD_REPORT_ONLY": "maybe"}, ("AGENTLOAD_REPORT_ONLY", "'maybe'")),
+    "stream_format_unknown": ({"AGENTLOAD_STREAM_FORMAT": "grpc"}, ("AGENTLOAD_STREAM_FORMAT", "'grpc'")),
 }
 
 
@@ -266,3 +267,9 @@ def test_timeout_error_names_the_environment_variable(tmp_path) -> None:
     """AGENTLOAD_TIMEOUT=soon is reported against AGENTLOAD_TIMEOUT, where the value came from."""
     run = run_locust(BUDGETS, "--host", NOWHERE, env={"AGENTLOAD_TIMEOUT": "soon"}, timeout=90)
     assert_config_error(run, "AGENTLOAD_TIMEOUT", "'soon'")
+
+
+def test_bad_stream_format_option_is_one_clean_line(tmp_path) -> None:
+    """--stream-format with an unknown name: exit 2, one line naming the option and the value."""
+    run = run_locust(BUDGETS, "--host", NOWHERE, "--stream-format", "smoke-signals", timeout=90)
+    assert_config_error(run, "--stream-format", "'smoke-signals'")

@@ -34,43 +34,35 @@ TOKEN = "s3cr3t-token-value"
 LOCUSTFILE = textwrap.dedent(
     """
     import locust
-    from locust import constant, events
+    from locust import constant
 
-    from agentload import plugin  # noqa: F401
-    from agentload.integrations import influx
-    from agentload.traffic.users import HealthUser, IntentUser
-
-
-    @events.init_command_line_parser.add_listener
-    def _options(parser, **_):
-        influx.add_influx_options(parser)  # no-op once plugin.add_options registers them
+    from agentload import plugin  # noqa: F401  (wires the InfluxDB output when --influx-url is given)
+    from agentload.traffic import users
 
 
-    @events.init.add_listener
-    def _install(environment, **_):
-        influx.install(environment)  # idempotent: a no-op once the plugin calls it
-
-
-    @events.quitting.add_listener
-    def _summary(environment, **_):
-        listener = getattr(environment, "agentload_influx", None)
-        if listener is not None:
-            listener.report_summary()
-
-
-    class Scenario:
-        def context(self):
-            return {"scenario": type(self).__name__}
-
-
-    class Health(Scenario, HealthUser):
-        abstract = False
+    class Health(users.HealthCheck):
         wait_time = constant(0.05)
 
 
-    class Intent(Scenario, IntentUser):
-        abstract = False
+    class Intent(users.IntentInference):
         wait_time = constant(0.05)
+    """
+)
+
+ARRIVAL_LOCUSTFILE = textwrap.dedent(
+    """
+    import locust
+
+    from agentload import ArrivalRate, ScenarioShape, plugin  # noqa: F401
+    from agentload.traffic import users
+
+
+    class Arrivals(users.IntentInference):
+        pass
+
+
+    class ArrivalShape(ScenarioShape):  # 40/s against ~10/s of capacity: most iterations drop
+        schedules = {Arrivals: ArrivalRate(rate=40, duration_s=5, max_concurrency=2)}
     """
 )
 
@@ -82,13 +74,20 @@ def platform() -> Iterator[Any]:
 
 
 def run_locust(
-    tmp_path: Path, host: str, influx_url: str, seconds: int = 6, during: Any = None
+    tmp_path: Path,
+    host: str,
+    influx_url: str,
+    seconds: int = 6,
+    during: Any = None,
+    locustfile: str = LOCUSTFILE,
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     """`locust --headless` with the influx options; returns the process result and Locust's JSON stats."""
-    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
+    (tmp_path / "locustfile.py").write_text(locustfile)
+    load = ("-u", "4", "-r", "4", "-t", f"{seconds}s") if locustfile == LOCUSTFILE else ()
     args = [
-        *(sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", "4", "-r", "4"),
-        *("-t", f"{seconds}s", "--host", host, "--budgets", str(ROOT / "budgets.yaml"), "--report-only"),
+        *(sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", *load),
+        *("--host", host, "--budgets", str(ROOT / "budgets.yaml"), "--report-only"),
+        *("--report-json", "report.json"),
         *("--skip-health-check", "--json-file", "stats", "--influx-url", influx_url),
         *("--influx-org", "agentload", "--influx-bucket", "perf"),
     ]
@@ -170,3 +169,17 @@ def test_closed_port_from_the_start(tmp_path: Path, platform: Any) -> None:
     assert len([line for line in result.stderr.splitlines() if "influx: cannot write" in line]) == 1
     assert "points dropped (server unreachable: connection refused); 0 written" in result.stderr
     assert TOKEN not in result.stdout + result.stderr and "pw-" not in result.stderr
+
+
+def test_arrival_rate_iterations_and_drops_arrive(tmp_path: Path) -> None:
+    """An open-model run with drops: InfluxDB's dropped_iterations and arrival_rate match the recorder's."""
+    with start_platform("--fixed-latency-ms", "intent=200") as slow, start_victoria() as victoria:
+        result, _ = run_locust(tmp_path, slow.url, victoria.url, locustfile=ARRIVAL_LOCUSTFILE)
+        assert result.returncode == 0, result.stderr[-2000:]
+        counters = json.loads((tmp_path / "report.json").read_text())["counters"]
+        started, dropped = counters["iterations"], counters["dropped_iterations"]
+        assert started + dropped == pytest.approx(200, abs=1) and dropped > 100
+        series = victoria.export_until(lambda s: total(s, "agentload_users_dropped_iterations") >= dropped)
+    assert total(series, "agentload_users_dropped_iterations") == dropped
+    # arrival_rate is iterations per second of each 1 s interval: summed over intervals, the iterations
+    assert total(series, "agentload_users_arrival_rate") == pytest.approx(started, rel=0.05)

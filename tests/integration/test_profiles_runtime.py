@@ -16,50 +16,40 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import gevent
 import pytest
 from gevent.pywsgi import WSGIServer
-from locust import FastHttpUser, constant, task
+from locust import constant, task
 from locust.env import Environment
 from locust.event import EventHook
 
 from agentload.platform.process import start_platform
-from agentload.profiles import (
-    BUDGET,
-    ArrivalRate,
-    Profile,
-    RampingUsers,
-    Scenario,
-    Stage,
-    install,
-    locust_classes,
-    scaled,
-    users_at,
-)
+from agentload.profiles import ArrivalRate, RampingUsers, ScenarioShape, Stage, install
+from agentload.profiles.catalog import BudgetShape
+from agentload.profiles.schedule import Schedule, scaled, users_at
+from agentload.traffic.iteration import scheduled_start
+from agentload.traffic.users import AgentUser
 
 WINDOW_S = 0.35
 
 
-class Probe(FastHttpUser):
-    """One GET per act(); records (latency from scheduled start, latency from send) when scheduled."""
+class Probe(AgentUser):
+    """One GET per task; records (latency from scheduled start, latency from send) when scheduled."""
 
     abstract = True
     wait_time = constant(0.5)
     path = "/api/health"
 
-    def act(self, scheduled_at: float | None = None) -> None:
+    @task
+    def hit(self) -> None:
         sent = time.perf_counter()
         self.client.get(self.path, name=self.path)
         done = time.perf_counter()
+        scheduled_at = scheduled_start()
         if scheduled_at is not None:
             self.environment.latencies.append((done - scheduled_at, done - sent))
-
-    @task
-    def run_once(self) -> None:
-        self.act()
 
 
 class RampProbe(Probe):
@@ -72,9 +62,19 @@ class ArriveProbe(Probe):
     path = "/arrive"
 
 
-def make_env(classes: tuple[type, ...], host: str, with_shape: bool = True) -> Environment:
-    *users, shape = classes
-    env = Environment(user_classes=list(users), shape_class=shape() if with_shape else None, host=host)
+def shape_of(schedules: dict[type, Schedule]) -> type[ScenarioShape]:
+    """A shape class declaring `schedules`, as a locustfile would."""
+    return type("TestShape", (ScenarioShape,), {"schedules": schedules})
+
+
+def probe(name: str, base: type = Probe) -> type:
+    """A concrete probe user class called `name` (scenarios are named after their classes)."""
+    return type(name, (base,), {})
+
+
+def make_env(shape: type[ScenarioShape], host: str, with_shape: bool = True) -> Environment:
+    users = [s.user for s in shape.profile.scenarios]
+    env = Environment(user_classes=users, shape_class=shape() if with_shape else None, host=host)
     env.events.iteration_started = EventHook()
     env.events.dropped_iteration = EventHook()
     env.counts = Counter()
@@ -114,9 +114,9 @@ def run_shape(runner: Any, every: float = 1.0) -> Iterator[float]:
         yield shape.get_run_time()
 
 
-def run_profile(profile: Profile, host: str, every: float = 1.0) -> Environment:
-    """Run `profile` on a real local runner to its end; the environment keeps the probes' counts."""
-    env = make_env(locust_classes(profile), host)
+def run_profile(shape: type[ScenarioShape], host: str, every: float = 1.0) -> Environment:
+    """Run `shape` on a real local runner to its end; the environment keeps the probes' counts."""
+    env = make_env(shape, host)
     runner = env.create_local_runner()
     install(env)
     for _ in run_shape(runner, every):
@@ -136,17 +136,18 @@ def time_scale(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     return lambda f: monkeypatch.setenv("AGENTLOAD_TIME_SCALE", str(f))
 
 
-def with_users(profile: Profile, user: type) -> Profile:
-    return replace(profile, scenarios=tuple(replace(s, user=user) for s in profile.scenarios))
+def budget_with_probes() -> type[ScenarioShape]:
+    """The budget shape's schedules, each on a probe class of the scenario's own class name."""
+    return shape_of({probe(s.user.__name__): s.schedule for s in BudgetShape.profile.scenarios})
 
 
 @pytest.mark.slow
 def test_budget_counts_follow_each_scenarios_schedule(platform: Any, time_scale: Callable) -> None:
     """Time scale 10 (21 s): sampled every second, each scenario runs its scheduled users within one."""
     time_scale(10)
-    profile = with_users(BUDGET, Probe)
-    fast = scaled(profile, 10)
-    env = make_env(locust_classes(profile), platform.url)
+    shape = budget_with_probes()
+    fast = scaled(shape.profile, 10)
+    env = make_env(shape, platform.url)
     runner = env.create_local_runner()
     install(env)
     misses, samples = [], 0
@@ -170,10 +171,8 @@ def test_budget_counts_follow_each_scenarios_schedule(platform: Any, time_scale:
 def test_arrival_rate_within_one_percent_on_a_healthy_platform(platform: Any, time_scale: Callable) -> None:
     """20 iterations/s for 200 s at time scale 10: the platform sees 400 requests +-1%, none dropped."""
     time_scale(10)
-    profile = Profile(
-        "rate", (Scenario("steady", Probe, ArrivalRate(rate=20, duration_s=200, max_concurrency=20)),)
-    )
-    env = make_env(locust_classes(profile), platform.url)
+    shape = shape_of({probe("Steady"): ArrivalRate(rate=20, duration_s=200, max_concurrency=20)})
+    env = make_env(shape, platform.url)
     runner = env.create_local_runner()
     install(env)
     platform.reset_stats()
@@ -190,8 +189,8 @@ def test_ramping_arrival_rate_hits_its_integral(time_scale: Callable) -> None:
     time_scale(1)
     server, hits = wsgi_server()
     rate = ArrivalRate(stages=(Stage(4, 40), Stage(1, 40)), max_concurrency=20)
-    profile = Profile("ramp", (Scenario("ramp", ArriveProbe, rate),))
-    env = run_profile(profile, f"http://127.0.0.1:{server.server_port}", 0.5)
+    url = f"http://127.0.0.1:{server.server_port}"
+    env = run_profile(shape_of({probe("Ramp", ArriveProbe): rate}), url, 0.5)
     server.stop()
     assert hits["/arrive"] == env.counts["started"] == pytest.approx(120, abs=1)
 
@@ -206,9 +205,9 @@ def test_overloaded_server_drops_iterations_and_shows_coordinated_omission(time_
             pass
 
     server, _hits = wsgi_server(busy)
-    rate = ArrivalRate(rate=50, duration_s=5, pre_allocated=2, max_concurrency=4)
-    profile = Profile("slow", (Scenario("slow", ArriveProbe, rate),))
-    env = run_profile(profile, f"http://127.0.0.1:{server.server_port}", 0.5)
+    rate = ArrivalRate(rate=50, duration_s=5, max_concurrency=4)
+    url = f"http://127.0.0.1:{server.server_port}"
+    env = run_profile(shape_of({probe("Slow", ArriveProbe): rate}), url, 0.5)
     server.stop()
     assert env.counts["dropped"] > 0
     scheduled, sent = zip(*env.latencies, strict=True)
@@ -222,7 +221,7 @@ def test_stop_kills_in_flight_iterations_without_recording(time_scale: Callable)
     server, _hits = wsgi_server(lambda: gevent.sleep(5))
     rate = ArrivalRate(rate=20, duration_s=60, max_concurrency=10)
     env = make_env(
-        locust_classes(Profile("stop", (Scenario("stop", ArriveProbe, rate),))),
+        shape_of({probe("Stop", ArriveProbe): rate}),
         f"http://127.0.0.1:{server.server_port}",
     )
     runner = env.create_local_runner()
@@ -242,19 +241,17 @@ def test_master_and_two_workers_split_users_and_the_arrival_rate(time_scale: Cal
     """Master + 2 workers: 4 ramping users run 2 per worker, and both coordinators together keep 20/s."""
     time_scale(1)
     server, hits = wsgi_server()
-    profile = Profile(
-        "split",
-        (
-            Scenario("spread", RampProbe, RampingUsers((Stage(2, 4), Stage(8, 4)))),
-            Scenario("arrive", ArriveProbe, ArrivalRate(rate=20, duration_s=10, max_concurrency=10)),
-        ),
+    shape = shape_of(
+        {
+            probe("Spread", RampProbe): RampingUsers((Stage(2, 4), Stage(8, 4))),
+            probe("Arrive", ArriveProbe): ArrivalRate(rate=20, duration_s=10, max_concurrency=10),
+        }
     )
-    classes = locust_classes(profile)
     url = f"http://127.0.0.1:{server.server_port}"
-    master_env = make_env(classes, url)
+    master_env = make_env(shape, url)
     master = master_env.create_master_runner("127.0.0.1", 0)
     install(master_env)
-    worker_envs = [make_env(classes, url, with_shape=False) for _ in range(2)]
+    worker_envs = [make_env(shape, url, with_shape=False) for _ in range(2)]
     workers = [e.create_worker_runner("127.0.0.1", master.server.port) for e in worker_envs]
     for e in worker_envs:
         install(e)

@@ -43,7 +43,7 @@ from locust import events
 
 from agentload import plugin  # noqa: F401
 from agentload.integrations import webui
-from agentload.traffic.users import IntentUser, StepUser
+from agentload.traffic import users
 
 
 @events.init.add_listener
@@ -51,11 +51,11 @@ def budgets_tab(environment, **_):
     webui.install(environment)  # until plugin.py wires it in; install() is idempotent
 
 
-class Intents(IntentUser):
+class Intents(users.IntentInference):
     abstract = False
 
 
-class Steps(StepUser):
+class Steps(users.StepExecution):
     abstract = False
 """
 

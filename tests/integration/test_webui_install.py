@@ -16,8 +16,8 @@ from locust.env import Environment
 
 from agentload.budgets import parse_budgets
 from agentload.integrations.webui import ROWS_PATH, SCRIPT_PATH, TAB_KEY, install
+from agentload.run_context import RunContext
 from agentload.settings import Settings
-from agentload.suite import Suite
 
 BUDGETS = "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 800ms, min_samples: 1}\n"
 
@@ -29,7 +29,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
     env = Environment(user_classes=[])
     env.create_local_runner()
     env.create_web_ui("127.0.0.1", 0, delayed_start=True)
-    env.agentload = Suite(settings=Settings(), budget_file=parse_budgets(BUDGETS))
+    env.agentload = RunContext(settings=Settings(), budget_file=parse_budgets(BUDGETS))
     yield env
     env.runner.quit()
 

@@ -23,15 +23,18 @@ from agentload.budgets import (
     BudgetFile,
     Policy,
     compare_to_baseline,
-    default_min_samples,
     evaluate,
     load_budgets,
+)
+from agentload.budgets.confidence import (
+    min_samples_for_upper_bound,
     percentile_ci,
     quantile_ci_ranks,
     wilson_interval,
 )
-from agentload.budgets.confidence import min_samples_for_upper_bound
-from agentload.metrics import Histogram, Snapshot
+from agentload.budgets.evaluate import default_min_samples
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Snapshot
 
 LATENCY = "intent_inference_latency"
 SHIPPED = Path(__file__).resolve().parents[2] / "budgets.yaml"

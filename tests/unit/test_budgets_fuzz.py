@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from agentload.budgets import BudgetError, BudgetFile, parse_budgets
 from agentload.budgets.loader import BUDGET_KEYS
-from agentload.metrics import METRICS
+from agentload.recording.metrics import METRICS
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

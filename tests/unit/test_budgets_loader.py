@@ -6,20 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agentload.budgets import (
-    CRITICALITIES,
-    Budget,
-    BudgetError,
-    BudgetFile,
-    Policy,
-    load_budgets,
-    parse_budgets,
-    parse_count,
-    parse_duration,
-    parse_margin,
-    parse_number,
-    parse_rate,
-)
+from agentload.budgets import Budget, BudgetError, BudgetFile, Policy, load_budgets, parse_budgets
+from agentload.budgets.model import CRITICALITIES
+from agentload.budgets.units import parse_count, parse_duration, parse_margin, parse_number, parse_rate
 
 SHIPPED = Path(__file__).resolve().parents[2] / "budgets.yaml"
 
@@ -59,9 +48,9 @@ BAD_FILES = [
     ("policy: {}\n", "b.yaml:1: budgets: missing, expected a list of budgets"),
     (
         ONE + "budgetz: []\n",
-        'b.yaml:5: budgetz: unknown key, did you mean "budgets"? (expected one of: budgets, policy)',
+        'b.yaml:5: budgetz: unknown key, did you mean "budgets"? (expected one of: budgets, metrics, policy)',
     ),
-    (ONE + "zzz: 1\n", "b.yaml:5: zzz: unknown key (expected one of: budgets, policy)"),
+    (ONE + "zzz: 1\n", "b.yaml:5: zzz: unknown key (expected one of: budgets, metrics, policy)"),
     ("budgets: []\n", "b.yaml:1: budgets: must be a non-empty list of budgets (got an empty list)"),
     ("budgets:\n", "b.yaml:1: budgets: must be a non-empty list of budgets (got nothing)"),
     ("budgets: 5\n", 'b.yaml:1: budgets: must be a non-empty list of budgets (got "5")'),
@@ -374,7 +363,7 @@ def test_control_characters_are_escaped_in_message() -> None:
 
 
 def test_shipped_budgets_file_loads() -> None:
-    """The budgets.yaml shipped at the repository root loads and holds the seed's table."""
+    """The budgets.yaml shipped at the repository root loads and holds the specified table."""
     shipped = load_budgets(SHIPPED)
     table = {(b.metric, b.stat): (b.threshold, b.criticality) for b in shipped.budgets}
     assert table == {

@@ -4,7 +4,7 @@ import msgpack
 import pytest
 
 from agentload.cluster import auth
-from agentload.metrics import Recorder
+from agentload.recording.recorder import Recorder
 
 KEY = "k" * 32
 WORKER = "host_0123456789abcdef"

@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
+from agentload.integrations.influx_points import IntervalAggregator, RunTags
+from agentload.recording.samples import Sample
+
 from tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,17 +245,32 @@ def schema() -> dict[str, dict[str, Any]]:
     return json.loads(SCHEMA.read_text(encoding="utf-8"))["measurements"]
 
 
-def test_schema_file_lists_the_listener_measurements() -> None:
-    """schema.json names the three measurements with the agreed tags and fields."""
-    measurements = schema()
-    assert set(measurements) == {"agentload_requests", "agentload_users", "agentload_failures"}
-    requests = measurements["agentload_requests"]
-    assert requests["tags"] == ["run_id", "profile", "scenario", "metric", "status_class", "worker"]
-    assert "ttft_ms_p95" in requests["fields"] and "latency_ms_p95" in requests["fields"]
-    assert measurements["agentload_users"]["fields"] == ["users", "arrival_rate", "dropped_iterations"]
-    assert measurements["agentload_failures"]["tags"] == ["run_id", "profile", "metric", "failure", "worker"]
-    for spec in measurements.values():
-        assert set(spec.get("field_types", {})) == set(spec["fields"])
+def written_points() -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Measurement -> (tag keys, field -> int/float) of the points the real listener code writes."""
+    aggregator = IntervalAggregator()
+    chat = "chat_response_latency"
+    aggregator.add_sample("ChatResponse", Sample(chat, 900.0, "ok", ttft_ms=200.0, output_tokens=30))
+    aggregator.add_sample("ChatResponse", Sample(chat, 40.0, "error", "http 500", 500))
+    aggregator.iterations, aggregator.dropped_iterations = 3, 1
+    points: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for line in aggregator.drain(RunTags("r", "budget", "local"), 1, 1.0, users=5):
+        head, fields, _timestamp = re.split(r"(?<!\\) ", line)
+        measurement, *tags = re.split(r"(?<!\\),", head)
+        values = dict(field.split("=", 1) for field in fields.split(","))
+        types = {name: "int" if value.endswith("i") else "float" for name, value in values.items()}
+        known_tags, known_types = points.get(measurement, ([], {}))
+        points[measurement] = (known_tags or [t.split("=")[0] for t in tags], {**known_types, **types})
+    return points
+
+
+def test_schema_file_describes_what_the_listener_writes() -> None:
+    """schema.json's measurements, tags, fields and field types are exactly those of written points."""
+    measurements, points = schema(), written_points()
+    assert set(measurements) == set(points)
+    for name, (tags, types) in points.items():
+        spec = measurements[name]
+        assert sorted(spec["tags"]) == sorted(tags), name
+        assert spec["field_types"] == types and set(spec["fields"]) == set(types), name
 
 
 def dashboard_queries() -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ CHILD = textwrap.dedent(
     from gevent.pywsgi import WSGIServer
     from locust.event import Events
     from agentload.integrations import influx
-    from agentload.metrics import Sample
+    from agentload.recording.samples import Sample
 
     posts = []
 

@@ -15,7 +15,7 @@ from locust.event import Events
 from agentload.integrations import influx
 from agentload.integrations.influx_settings import InfluxSettings
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed, describe_error
-from agentload.metrics import Sample
+from agentload.recording.samples import Sample
 from agentload.settings import Secret
 
 ENV = {"INFLUX_URL": "http://u:pw-SECRET@127.0.0.1:9", "INFLUX_ORG": "o", "INFLUX_BUCKET": "b"}

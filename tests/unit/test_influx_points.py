@@ -13,7 +13,8 @@ from agentload.integrations.influx_points import (
     escape_tag,
     format_line,
 )
-from agentload.metrics import Sample
+from agentload.recording.samples import Sample
+from agentload.traffic.classify import event_sample
 
 TAGS = RunTags("r1", "load", "local")
 
@@ -124,16 +125,14 @@ def test_arrival_rate_counts_iterations_per_second() -> None:
 
 
 def test_plain_requests_without_sample() -> None:
-    """A request without an agentload sample is still counted, under Locust's name."""
+    """A custom user's request is written as the recorder sees it: Locust's name, our failure name."""
     agg = IntervalAggregator()
-    agg.add_plain("all", "/custom", 12.0, 5, None)
-    agg.add_plain("all", "/custom", 3.0, 0, "ConnectionError")
-    points = [parse(line) for line in agg.drain(TAGS, 1, 1.0, users=None)]
-    assert [(p[1].get("status_class"), p[2]["count"]) for p in points] == [
-        ("error", "1i"),
-        ("ok", "1i"),
-        (None, "1i"),
-    ]
+    agg.add_sample("all", event_sample("/custom", 12.0, None, None), 5)
+    agg.add_sample("all", event_sample("/custom", 3.0, ConnectionRefusedError(111, "refused"), None))
+    *requests, failure = agg.drain(TAGS, 1, 1.0, users=None)
+    counts = [(p[1]["status_class"], p[2]["count"]) for p in map(parse, requests)]
+    assert counts == [("error", "1i"), ("ok", "1i")]
+    assert "failure=connection\\ refused,metric=/custom," in failure
 
 
 def test_buffer_drops_oldest_and_counts() -> None:

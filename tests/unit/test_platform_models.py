@@ -10,7 +10,7 @@ import statistics
 import pytest
 
 from agentload.platform.capacity import Overloaded, SlotPool
-from agentload.platform.cli import build_parser, config_from_args
+from agentload.platform.cli import UsageError, build_parser, config_from_args
 from agentload.platform.config import parse_fixed_latency
 from agentload.platform.faults import (
     ENDPOINTS,
@@ -22,7 +22,8 @@ from agentload.platform.faults import (
 )
 from agentload.platform.intents import classify, split_requests
 from agentload.platform.latency import ChatPlan, FixedTiming, LatencyModel, LatencyParams
-from agentload.platform.streaming import AiSdkStream, OpenAIChunks, pick_format, reply_tokens
+from agentload.platform.streaming import ENCODERS, AiSdkStream, OpenAIChunks, pick_format, reply_tokens
+from agentload.traffic.streams import FORMATS
 
 # --- fault specs ---------------------------------------------------------------------------------
 
@@ -318,3 +319,14 @@ def test_no_shed_flag_means_queue_mode() -> None:
     """--no-shed is an alias of --overload-mode queue."""
     config = config_from_args(build_parser().parse_args(["--no-shed"]), {})
     assert config.faults.overload_mode == "queue"
+
+
+def test_stream_format_from_flag_or_environment() -> None:
+    """Every decoder format can be the platform's default; an unknown PLATFORM_STREAM_FORMAT is refused."""
+    parser = build_parser()
+    for name in ENCODERS:
+        assert config_from_args(parser.parse_args(["--stream-format", name]), {}).stream_format == name
+    assert config_from_args(parser.parse_args([]), {"PLATFORM_STREAM_FORMAT": "text"}).stream_format == "text"
+    with pytest.raises(UsageError, match=r"PLATFORM_STREAM_FORMAT.*'grpc'"):
+        config_from_args(parser.parse_args([]), {"PLATFORM_STREAM_FORMAT": "grpc"})
+    assert set(ENCODERS) == set(FORMATS)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentload.profiles import ArrivalRate, Epoch, next_owned
-from agentload.profiles.arrival import ShareBook
+from agentload.profiles.arrival import Epoch, ShareBook, next_owned
+from agentload.profiles.schedule import ArrivalRate, arrival_to_wire
 
 TEN = ArrivalRate(rate=10, duration_s=10, max_concurrency=5)
 
@@ -42,3 +42,13 @@ def test_share_book_keeps_its_clock_within_a_run() -> None:
     assert book.origin == origin and book.epochs == [Epoch(0.0, 0, 2), Epoch(9.5, 1, 3)]
     book.apply({"index": 0, "count": 1, "elapsed": 0.0, "run": 2.0})
     assert book.epochs == [Epoch(0.0, 0, 1)] and book.origin > origin
+
+
+def test_share_book_names_the_arrival_rate_classes_until_reset() -> None:
+    """Shares name the classes that run as executors; a reset (test stop) forgets them."""
+    book = ShareBook()
+    rate = ArrivalRate(rate=5, duration_s=10, max_concurrency=3)
+    book.apply({"index": 0, "count": 1, "run": 1.0, "schedules": {"Chat": arrival_to_wire(rate)}})
+    assert book.schedules == {"Chat": rate}
+    book.reset()
+    assert book.schedules == {} and book.epochs == []

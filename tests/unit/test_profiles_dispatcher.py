@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from locust import User, task
+from locust.dispatch import UsersDispatcher
 from locust.env import Environment
 from locust.runners import WorkerNode
 
-from agentload.profiles import (
-    ArrivalRate,
-    ArrivalRateUser,
+from agentload.profiles import dispatcher
+from agentload.profiles.dispatcher import (
+    LOCUST_INTERNALS,
     ScenarioDispatcher,
     TargetList,
     distribute,
+    install,
+    missing_locust_internals,
     ramp_slices,
+    run_state,
 )
-from agentload.profiles.dispatcher import install, run_state
+from agentload.profiles.schedule import ArrivalRate
 
 
 class Intent(User):
@@ -31,9 +37,14 @@ class Step(User):
     def noop(self) -> None: ...
 
 
-class Chat(ArrivalRateUser):
-    abstract = False
-    schedule = ArrivalRate(rate=1, duration_s=10, max_concurrency=4)
+class Chat(User):
+    """Runs on an arrival rate in every plan below: one executor per worker."""
+
+    @task
+    def noop(self) -> None: ...
+
+
+ARRIVALS = {"Chat": ArrivalRate(rate=1, duration_s=10, max_concurrency=4)}
 
 
 CLASSES = {"Intent": Intent, "Step": Step, "Chat": Chat}
@@ -44,7 +55,7 @@ def workers(n: int) -> list[WorkerNode]:
 
 
 def dispatch(d: ScenarioDispatcher, targets: dict[str, int] | None, ramp_s: float = 0.0) -> list[dict]:
-    plan = None if targets is None else TargetList(CLASSES, targets, ramp_s, started_at=0.0)
+    plan = None if targets is None else TargetList(CLASSES, targets, ramp_s, 0.0, arrivals=ARRIVALS)
     d.new_dispatch(sum((targets or {}).values()), 50.0, plan)
     return list(d)
 
@@ -140,7 +151,7 @@ def test_rebalance_during_a_dispatch_is_yielded() -> None:
     """add_worker while a ramp is in progress makes the dispatcher yield the rebalanced distribution too."""
     nodes = workers(2)
     d = ScenarioDispatcher(nodes[:1], list(CLASSES.values()))
-    plan = TargetList(CLASSES, {"Intent": 2, "Step": 0, "Chat": 1}, 0.0)
+    plan = TargetList(CLASSES, {"Intent": 2, "Step": 0, "Chat": 1}, 0.0, arrivals=ARRIVALS)
     d.new_dispatch(3, 50.0, plan)
     first = next(d)
     d.add_worker(nodes[1])
@@ -174,7 +185,8 @@ def test_fresh_dispatcher_reuses_targets_of_the_running_profile() -> None:
     shape = object()
     env.shape_class = shape  # type: ignore[assignment]  # identity is all the dispatcher checks
     first = bound(workers(2), list(CLASSES.values()))
-    first.new_dispatch(5, 50.0, TargetList(CLASSES, {"Intent": 4, "Step": 1, "Chat": 1}, 0.0, source=shape))
+    targets = {"Intent": 4, "Step": 1, "Chat": 1}
+    first.new_dispatch(5, 50.0, TargetList(CLASSES, targets, 0.0, source=shape, arrivals=ARRIVALS))
     list(first)
     fresh = bound(workers(2), list(CLASSES.values()))
     fresh.new_dispatch(6, 50.0, None)
@@ -199,3 +211,12 @@ def test_distribute_invariants_over_random_histories(n: int) -> None:
         sizes = [w["A"] + w["B"] for w in dist.values()]
         assert max(sizes) - min(sizes) <= 1
         assert all(w["C"] == 1 for w in dist.values())
+
+
+def test_installed_locust_has_every_internal_the_dispatcher_uses() -> None:
+    """A Locust upgrade that drops a private UsersDispatcher attribute fails here, by name."""
+    assert missing_locust_internals() == (), "Locust changed: the dispatcher needs these attributes"
+    locusts = UsersDispatcher(worker_nodes=[], user_classes=[Intent])
+    used = set(re.findall(r"self\.(_[a-z_]+)", Path(dispatcher.__file__).read_text()))
+    unlisted = {name for name in used if hasattr(locusts, name)} - set(LOCUST_INTERNALS)
+    assert not unlisted, f"list these in LOCUST_INTERNALS: {sorted(unlisted)}"

@@ -7,20 +7,19 @@ import math
 
 import pytest
 
-from agentload.profiles import (
-    BUDGET,
-    LOAD,
-    STRESS,
+from agentload.profiles.catalog import BudgetShape, LoadShape, StressShape
+from agentload.profiles.schedule import (
     ArrivalRate,
     Profile,
     RampingUsers,
     Scenario,
     Stage,
+    arrival_from_wire,
+    arrival_to_wire,
     arrivals_before,
     due_time,
     duration,
     fixed_users,
-    locust_classes,
     rate_at,
     scaled,
     stage_label_at,
@@ -28,8 +27,8 @@ from agentload.profiles import (
     targets_at,
     users_at,
 )
-from agentload.profiles.schedule import total_iterations
 
+BUDGET, LOAD, STRESS = BudgetShape.profile, LoadShape.profile, StressShape.profile
 INTENT = BUDGET.scenario("intent_inference").schedule
 STEP = BUDGET.scenario("step_execution").schedule
 CHAT = BUDGET.scenario("chat_response").schedule
@@ -56,7 +55,7 @@ def test_budget_chat_is_constant_ten_per_second_for_the_whole_profile() -> None:
     assert [rate_at(CHAT, t) for t in (0, 1, 105, 209.99)] == [10.0] * 4
     assert rate_at(CHAT, 210) == 0.0
     assert duration(BUDGET) == 210.0
-    assert (CHAT.pre_allocated, CHAT.max_concurrency) == (10, 50)
+    assert CHAT.max_concurrency == 50
 
 
 @pytest.mark.parametrize(
@@ -153,7 +152,7 @@ def test_due_time_constant_rate() -> None:
     """At 10/s iteration k is due at k/10 s and exactly 2100 iterations fit in 210 s."""
     assert [due_time(CHAT, k) for k in (0, 1, 10, 2099)] == pytest.approx([0.0, 0.1, 1.0, 209.9])
     assert due_time(CHAT, 2100) is None
-    assert total_iterations(CHAT) == 2100
+    assert arrivals_before(CHAT, 210.0) == 2100
 
 
 def test_due_time_inverts_a_ramping_rate_exactly() -> None:
@@ -185,11 +184,11 @@ def test_due_time_is_monotonic_on_a_ramping_down_rate() -> None:
 
 
 def test_arrival_rate_validation() -> None:
-    """Either stages or rate+duration; pre_allocated <= max_concurrency."""
+    """Either stages or rate+duration; max_concurrency >= 1."""
     with pytest.raises(ValueError):
         ArrivalRate(rate=10)
     with pytest.raises(ValueError):
-        ArrivalRate(rate=10, duration_s=5, pre_allocated=20, max_concurrency=10)
+        ArrivalRate(rate=10, duration_s=5, max_concurrency=0)
     with pytest.raises(ValueError):
         Stage(-1, 5)
 
@@ -219,8 +218,15 @@ def test_profiles_validate_scenario_names() -> None:
         Scenario("Bad-Name", object, sched)
 
 
-def test_locust_classes_are_named_from_scenarios() -> None:
-    """locust_classes(BUDGET) yields IntentInference, StepExecution, ChatResponse and BudgetShape."""
-    names = [c.__name__ for c in locust_classes(BUDGET)]
-    assert names == ["IntentInference", "StepExecution", "ChatResponse", "BudgetShape"]
-    assert [c.__name__ for c in locust_classes(STRESS)] == ["StressMix", "StressShape"]
+def test_shapes_declare_their_scenarios_as_classes() -> None:
+    """Each shape's profile lists its user classes in declaration order, named in snake_case."""
+    assert [s.name for s in BUDGET.scenarios] == ["intent_inference", "step_execution", "chat_response"]
+    assert [s.user.__name__ for s in BUDGET.scenarios] == ["IntentInference", "StepExecution", "ChatResponse"]
+    assert (LOAD.name, STRESS.name, STRESS.find_breaking_point) == ("load", "stress", True)
+
+
+def test_arrival_schedule_survives_the_wire() -> None:
+    """The share message carries an ArrivalRate as plain data and back, unchanged."""
+    ramp = ArrivalRate(stages=(Stage(4, 40, "up"), Stage(1, 40)), start_rate=2, max_concurrency=7)
+    assert arrival_from_wire(arrival_to_wire(ramp)) == ramp
+    assert arrival_from_wire(arrival_to_wire(CHAT)) == CHAT

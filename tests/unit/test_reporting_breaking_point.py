@@ -5,16 +5,17 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from agentload.budgets.breaking_point import analyse_stages
 from agentload.budgets.model import Budget, BudgetFile, Policy, Verdict
-from agentload.metrics import Aggregate, Recorder, Sample, Snapshot, record_sample
+from agentload.recording.recorder import Aggregate, Recorder, Snapshot
+from agentload.recording.samples import Sample, record_sample
 from agentload.reporting import (
-    analyse_stages,
     build_report,
     render_breaking_point,
     render_summary,
-    to_dict,
     validate_report,
 )
+from agentload.reporting.breaking_point import to_dict
 
 SECONDS = 10.0
 BUDGETS = BudgetFile(

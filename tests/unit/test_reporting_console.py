@@ -17,9 +17,10 @@ from agentload.budgets.model import (
     Verdict,
 )
 from agentload.budgets.units import parse_duration
-from agentload.metrics import Histogram, Snapshot
+from agentload.formatting import format_duration, format_number
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Snapshot
 from agentload.reporting.console import ICONS, display_width, render_summary, trend_line
-from agentload.reporting.format import format_duration, format_number
 from agentload.reporting.summary import metric_summary
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -32,8 +33,8 @@ def hist(*values: float) -> Histogram:
     return histogram
 
 
-def seed_snapshot(**counters: int) -> Snapshot:
-    """The three histograms of the seed's example summary (nearest-rank values chosen to match it)."""
+def spec_snapshot(**counters: int) -> Snapshot:
+    """The histograms of the specification's example summary (nearest-rank values chosen to match it)."""
     intent = hist(50, *[100] * 88, *[200] * 5, 250, *[350] * 4, 500)
     step = hist(200, 300, *[400] * 177, *[800] * 10, *[950] * 10, 1200)
     tokens = hist(10, *[30] * 7, *[40] * 81, *[60] * 5, *[70] * 5, 90)
@@ -102,8 +103,8 @@ def test_1460_ms_p95_shows_as_1_46s() -> None:
 
 
 def test_seed_example_lines_exact() -> None:
-    """The metric block reproduces the seed's k6 lines exactly: order, dots, values, error_rate."""
-    text = render_summary(seed_snapshot(), verdict(), color=False)
+    """The metric block reproduces the specification's k6 lines exactly: order, dots, values, error_rate."""
+    text = render_summary(spec_snapshot(), verdict(), color=False)
     assert text.splitlines()[:4] == [
         "intent_inference_latency..: avg=120ms min=50ms med=100ms max=500ms p(90)=200ms p(95)=250ms",
         "step_execution_latency....: avg=450ms min=200ms med=400ms max=1.2s p(90)=800ms p(95)=950ms",
@@ -114,7 +115,7 @@ def test_seed_example_lines_exact() -> None:
 
 def test_names_padded_to_a_common_width() -> None:
     """Every metric line has its colon in the same column, with at least two dots after the longest name."""
-    snapshot = seed_snapshot(http_5xx=3, dropped_iterations=2, shed=5)
+    snapshot = spec_snapshot(http_5xx=3, dropped_iterations=2, shed=5)
     lines = render_summary(snapshot, verdict(), color=False).split("\n\n")[0].splitlines()
     assert {line.index(":") for line in lines} == {len("intent_inference_latency") + 2}
     assert all(re.match(r"^[a-z0-9_]+\.{2,}: ", line) for line in lines)
@@ -122,7 +123,7 @@ def test_names_padded_to_a_common_width() -> None:
 
 def test_error_rate_counts_shed_by_policy() -> None:
     """error_rate counts hard plus shed errors by default, and hard errors only when shedding does not."""
-    snapshot = seed_snapshot(errors=12, shed=3)
+    snapshot = spec_snapshot(errors=12, shed=3)
     assert "error_rate................: 1.50% (15/1000)" in render_summary(snapshot, verdict(), color=False)
     plain = render_summary(snapshot, verdict(), color=False, shed_counts_as_error=False)
     assert "error_rate................: 1.20% (12/1000)" in plain
@@ -131,9 +132,9 @@ def test_error_rate_counts_shed_by_policy() -> None:
 
 def test_counter_lines_only_when_non_zero() -> None:
     """shed_rate, http_5xx and dropped_iterations lines appear only when their counters are non-zero."""
-    quiet = render_summary(seed_snapshot(), verdict(), color=False)
+    quiet = render_summary(spec_snapshot(), verdict(), color=False)
     assert not re.search(r"^(shed_rate|http_5xx|dropped_iterations)\.", quiet, re.MULTILINE)
-    noisy = render_summary(seed_snapshot(http_5xx=4, dropped_iterations=7), verdict(), color=False)
+    noisy = render_summary(spec_snapshot(http_5xx=4, dropped_iterations=7), verdict(), color=False)
     assert "http_5xx..................: 4" in noisy
     assert "dropped_iterations........: 7" in noisy
 
@@ -153,7 +154,7 @@ def test_errors_by_name_top_ten() -> None:
 def test_no_color_prints_plain_words() -> None:
     """With color off there is no emoji and no ANSI escape, only the status words."""
     results = (result(PASS), result(WARN), result(FAIL), result(INCONCLUSIVE, observed=None))
-    text = render_summary(seed_snapshot(), verdict(*results, status=FAIL, exit_code=1), color=False)
+    text = render_summary(spec_snapshot(), verdict(*results, status=FAIL, exit_code=1), color=False)
     assert "\x1b" not in text
     assert not any(icon in text for icon in ICONS.values())
     assert all(re.search(rf"^  {word}\s", text, re.MULTILINE) for word in (PASS, WARN, FAIL, INCONCLUSIVE))
@@ -163,7 +164,7 @@ def test_no_color_prints_plain_words() -> None:
 def test_color_uses_icons_and_ansi() -> None:
     """With color on each status gets its icon and an ANSI colour."""
     text = render_summary(
-        seed_snapshot(), verdict(result(PASS), result(FAIL), status=FAIL, exit_code=1), color=True
+        spec_snapshot(), verdict(result(PASS), result(FAIL), status=FAIL, exit_code=1), color=True
     )
     assert "✅ PASS" in text and "❌ FAIL" in text and "\x1b[" in text
     assert ANSI.sub("", text).endswith("verdict: ❌ FAIL (exit 1)\n")
@@ -181,7 +182,7 @@ def test_budget_row_shows_every_column() -> None:
         True,
         "close",
     )
-    text = render_summary(seed_snapshot(), verdict(marginal, status=WARN), color=False)
+    text = render_summary(spec_snapshot(), verdict(marginal, status=WARN), color=False)
     row = next(line for line in text.splitlines() if line.startswith("  WARN"))
     assert row.split() == [
         "WARN",
@@ -202,7 +203,7 @@ def test_budget_row_shows_every_column() -> None:
 def test_budget_table_columns_align_with_emoji() -> None:
     """Columns after the status icon start at the same display column in every row."""
     results = (result(PASS), result(WARN), result(INCONCLUSIVE, observed=None), result(FAIL))
-    text = ANSI.sub("", render_summary(seed_snapshot(), verdict(*results), color=True))
+    text = ANSI.sub("", render_summary(spec_snapshot(), verdict(*results), color=True))
     rows = [line for line in text.splitlines() if "intent_inference_latency  " in line]
     starts = {display_width(row[: row.index("intent_inference_latency")]) for row in rows}
     assert len(rows) == 4 and len(starts) == 1
@@ -211,7 +212,7 @@ def test_budget_table_columns_align_with_emoji() -> None:
 def test_inconclusive_without_data_and_rate_thresholds() -> None:
     """A budget with no samples reads "no data"; rate thresholds are shown as percentages."""
     no_data = BudgetResult(Budget("error_rate", "rate", 0.01), INCONCLUSIVE, None, 0)
-    text = render_summary(seed_snapshot(), verdict(no_data, status=INCONCLUSIVE, exit_code=1), color=False)
+    text = render_summary(spec_snapshot(), verdict(no_data, status=INCONCLUSIVE, exit_code=1), color=False)
     assert re.search(r"INCONCLUSIVE\s+error_rate\s+rate\s+no data\s+< 1\.00%\s+0\s+HIGH", text)
 
 
@@ -244,3 +245,11 @@ def test_empty_snapshot_still_renders() -> None:
     )
     assert text.splitlines()[0] == "error_rate..: 0.00% (0/0)"
     assert "budgets: none evaluated" in text
+
+
+def test_stream_formats_line_names_each_format_seen() -> None:
+    """The summary names the chat stream formats seen, most frequent first, and only when there were any."""
+    seen = spec_snapshot(**{"stream_format:text": 3, "stream_format:ai-sdk": 9})
+    text = render_summary(seen, verdict(), color=False)
+    assert "chat_stream_formats.......: ai-sdk=9, text=3" in text
+    assert "chat_stream_formats" not in render_summary(spec_snapshot(), verdict(), color=False)

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from agentload.budgets import compare_to_baseline, evaluate, parse_budgets
+from agentload.budgets.breaking_point import analyse_stages
 from agentload.budgets.model import (
     FAIL,
     INCONCLUSIVE,
@@ -20,8 +21,10 @@ from agentload.budgets.model import (
     Regression,
     Verdict,
 )
-from agentload.metrics import Aggregate, Histogram, Recorder, Sample, Snapshot, record_sample
-from agentload.reporting import analyse_stages, build_report, load_schema, validate_report, write_json
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Aggregate, Recorder, Snapshot
+from agentload.recording.samples import Sample, record_sample
+from agentload.reporting import build_report, load_schema, validate_report, write_json
 from agentload.reporting.json_report import dumps, strip_credentials
 
 TOP_KEYS = {
@@ -276,3 +279,15 @@ def test_end_to_end_evaluate_into_report() -> None:
     assert statuses["chat_time_to_first_token"] == FAIL
     assert statuses["http_5xx"] == FAIL
     assert report["verdict"] == verdict.status == FAIL and report["exit_code"] == 1
+
+
+def test_stream_formats_seen_are_reported_under_run() -> None:
+    """Samples carrying a stream format are counted per format and listed in run.stream_formats."""
+    recorder, aggregate = Recorder(), Aggregate()
+    for stream_format in ("text", "ai-sdk", "text", None):
+        record_sample(recorder, Sample("chat_response_latency", 300.0, "ok", stream_format=stream_format))
+    aggregate.merge_wire(recorder.drain())
+    report = build_report(aggregate.snapshot(), Verdict(PASS, 0, ()))
+    validate_report(report)
+    assert report["run"]["stream_formats"] == {"text": 2, "ai-sdk": 1}
+    assert "stream_formats" not in build_report(recorded_snapshot(), Verdict(PASS, 0, ()))["run"]

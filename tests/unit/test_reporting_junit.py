@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from agentload.budgets.model import FAIL, INCONCLUSIVE, PASS, WARN, Budget, BudgetResult, Verdict
-from agentload.metrics import Snapshot
+from agentload.recording.recorder import Snapshot
 from agentload.reporting import build_junit, write_junit
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from agentload.budgets.model import FAIL, PASS, WARN, Budget, BudgetResult, Verdict
-from agentload.metrics import Snapshot
+from agentload.recording.recorder import Snapshot
 from agentload.reporting import append_step_summary, build_markdown
 
 

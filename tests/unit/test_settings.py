@@ -8,7 +8,7 @@ from agentload.settings import Secret, SettingsError, load, redact_url
 
 
 def test_seed_defaults() -> None:
-    """With nothing set, the seed's defaults apply."""
+    """With nothing set, the documented defaults apply."""
     settings = load(None, None, env={})
     assert settings.base_url == "http://localhost:3000"
     assert (settings.test_user_id, settings.clerk_id, str(settings.internal_key)) == (
@@ -39,6 +39,11 @@ def test_host_option_wins_over_base_url() -> None:
         ),
         ({"AGENTLOAD_REPORT_ONLY": "maybe"}, "AGENTLOAD_REPORT_ONLY: must be true or false (got 'maybe')"),
         ({"AGENTLOAD_TIMEOUT": "soon"}, "AGENTLOAD_TIMEOUT: must be a duration like 10s (got 'soon')"),
+        (
+            {"AGENTLOAD_STREAM_FORMAT": "sse"},
+            "AGENTLOAD_STREAM_FORMAT: must be auto or one of openai, ai-sdk, ai-sdk-data, text, "
+            "openai-responses, anthropic (got 'sse')",
+        ),
     ],
 )
 def test_bad_values_give_one_line_naming_the_source(env, message) -> None:
@@ -111,3 +116,11 @@ def test_short_cluster_key_is_refused_without_showing_it() -> None:
     with pytest.raises(SettingsError) as info:
         load(None, None, env={"AGENTLOAD_CLUSTER_KEY": "hunter2"})
     assert str(info.value) == "AGENTLOAD_CLUSTER_KEY: must be at least 16 characters (got 7 characters)"
+
+
+def test_stream_format_is_auto_unless_forced() -> None:
+    """No value or `auto` lets each response choose; an option wins over the environment."""
+    assert load(None, None, env={}).stream_format is None
+    assert load(None, None, env={"AGENTLOAD_STREAM_FORMAT": "AUTO"}).stream_format is None
+    options = SimpleNamespace(stream_format="text")
+    assert load(options, None, env={"AGENTLOAD_STREAM_FORMAT": "anthropic"}).stream_format == "text"

@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from agentload.traffic.classify import ERROR, OK, SHED, classify, failure_name
+from agentload.traffic.classify import ERROR, OK, SHED, classify, classify_event, event_sample, failure_name
+from agentload.traffic.endpoints import BUILTIN_ENDPOINTS
 
 INTENT_OK = json.dumps(
     {"intent": {"type": "order_taxi", "confidence": 0.9, "entities": {}}, "intents": []}
@@ -48,7 +49,7 @@ STEP_SENT = {"executionId": "exec-1", "stepIndex": 1}
 )
 def test_classification_table(endpoint, status, headers, body, kind, failure) -> None:
     """Status and body decide OK, ERROR with a name, or SHED, per endpoint contract."""
-    outcome = classify(endpoint, status, headers, body, STEP_SENT)
+    outcome = classify(BUILTIN_ENDPOINTS[endpoint], status, headers, body, STEP_SENT)
     assert (outcome.kind, outcome.failure) == (kind, failure)
 
 
@@ -68,3 +69,41 @@ def test_classification_table(endpoint, status, headers, body, kind, failure) ->
 def test_transport_failures_have_stable_names(exc, name) -> None:
     """Transport exceptions map to short, stable failure names."""
     assert failure_name(exc) == name
+
+
+class CatchResponseError(Exception):
+    """Stands in for Locust's exception of `response.failure("...")` (matched by class name)."""
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "exception", "kind", "failure"),
+    [
+        (200, {}, None, OK, None),
+        (500, {}, Exception("500 Server Error"), ERROR, "http 500"),
+        (503, {"Retry-After": "1"}, Exception("503"), SHED, "shed: http 503"),
+        (429, {}, Exception("429"), SHED, "shed: http 429"),
+        (404, {}, Exception("404"), ERROR, "http 404"),
+        (200, {}, CatchResponseError("status is not 200"), ERROR, "status is not 200"),
+        (0, None, ConnectionRefusedError(errno.ECONNREFUSED, "refused"), ERROR, "connection refused"),
+        (0, None, TimeoutError(), ERROR, "timeout"),
+        (0, None, Exception("hand-fired " + "x" * 100), ERROR, "hand-fired " + "x" * 66 + "..."),
+    ],
+)
+def test_plain_request_events_are_named_like_ours(status, headers, exception, kind, failure) -> None:
+    """A request some other user class reported is shed, an `http N` error, a transport name or its text."""
+    outcome = classify_event(status, headers, exception)
+    assert (outcome.kind, outcome.failure) == (kind, failure)
+
+
+def test_event_sample_is_named_by_the_request() -> None:
+    """The sample of a plain request carries Locust's name, latency and status, and no schedule lag."""
+    response = type("Response", (), {"status_code": 502, "headers": {}})()
+    sample = event_sample("/api/search", 12.5, Exception("502"), response)
+    assert (sample.metric, sample.latency_ms, sample.outcome, sample.failure, sample.status) == (
+        "/api/search",
+        12.5,
+        ERROR,
+        "http 502",
+        502,
+    )
+    assert sample.schedule_lag_ms is None

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from agentload.budgets import FAIL, INCONCLUSIVE, PASS, WARN, evaluate, parse_budgets
 from agentload.integrations.webui import STATUS_COLOURS, budget_rows, table_structure
-from agentload.metrics import Histogram, Snapshot
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Snapshot
 
 BUDGETS = """\
 budgets:

@@ -19,7 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from agentload.metrics import DURATION, METRICS, Histogram
+from agentload.recording.histogram import Histogram
+from agentload.recording.metrics import DURATION, kind_of
 
 from .confidence import percentile_ci
 from .model import Regression
@@ -35,7 +36,7 @@ def compare_to_baseline(
     comparisons = []
     for name in sorted(histograms):
         histogram, entry = histograms[name], metrics.get(name)
-        if METRICS.get(name, DURATION) != DURATION or histogram.count < 1 or not isinstance(entry, Mapping):
+        if kind_of(name) != DURATION or histogram.count < 1 or not isinstance(entry, Mapping):
             continue
         baseline_p95 = _milliseconds(entry.get("p95"))
         if baseline_p95 is None or baseline_p95 <= 0:

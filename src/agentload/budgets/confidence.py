@@ -19,7 +19,7 @@ from typing import Protocol
 
 
 class RankedSamples(Protocol):
-    """What `percentile_ci` needs of a histogram (agentload.metrics.Histogram has it)."""
+    """What `percentile_ci` needs of a histogram (agentload.recording.Histogram has it)."""
 
     count: int
 

@@ -52,7 +52,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentload.metrics import COUNT, DURATION, METRICS, RATE, Histogram, Snapshot
+from agentload.recording.histogram import Histogram
+from agentload.recording.metrics import COUNT, DURATION, RATE, rate_counters
+from agentload.recording.recorder import Snapshot
 
 from .baseline import compare_to_baseline
 from .confidence import (
@@ -158,14 +160,14 @@ def default_min_samples(budget: Budget) -> int:
         return AVG_MIN_SAMPLES
     if budget.stat in ("min", "max"):
         return 1
-    if METRICS.get(budget.metric) == RATE and budget.threshold > 0:
+    if budget.kind == RATE and budget.threshold > 0:
         return max(1, math.ceil(3 / budget.threshold - 1e-9))
     return 0
 
 
 def observe(budget: Budget, snapshot: Snapshot, policy: Policy) -> Observation:
     """The observed value of `budget`'s statistic in `snapshot`, with its sample count and CI."""
-    kind = METRICS.get(budget.metric)
+    kind = budget.kind
     if kind == COUNT:
         return Observation(float(snapshot.counter(budget.metric)), snapshot.counter("requests"))
     if kind == RATE:
@@ -187,8 +189,11 @@ def _observe_rate(metric: str, snapshot: Snapshot, policy: Policy) -> Observatio
     requests = snapshot.counter("requests")
     if metric == "error_rate":
         events = snapshot.failed(policy.shed_counts_as_error)
-    else:
-        events = snapshot.counter(metric.removesuffix("_rate"))
+    elif metric == "shed_rate":
+        events = snapshot.counter("shed")
+    else:  # a declared Rate: its own true and total counters
+        hits, total = rate_counters(metric)
+        events, requests = snapshot.counter(hits), snapshot.counter(total)
     if requests < 1:
         return Observation(None, 0)
     return Observation(events / requests, requests, wilson_interval(min(events, requests), requests))
@@ -196,7 +201,7 @@ def _observe_rate(metric: str, snapshot: Snapshot, policy: Policy) -> Observatio
 
 def _judge(budget: Budget, value: float) -> str:
     threshold, margin = budget.threshold, budget.warn_margin
-    limit = METRICS.get(budget.metric) == COUNT  # "at most" / "at least" rather than strict
+    limit = budget.kind == COUNT  # "at most" / "at least" rather than strict
     if budget.comparison == "<":
         failed = value > threshold if limit else value >= threshold
         near = value >= threshold * (1 - margin)
@@ -282,7 +287,7 @@ def _message(budget: Budget, observation: Observation, status: str, needed: int,
     if observation.value is None:
         return "no samples"
     operator = budget.comparison
-    if METRICS.get(budget.metric) == COUNT:
+    if budget.kind == COUNT:
         operator = {"<": "<=", ">": ">="}[operator]
     value, threshold = _format(budget, observation.value), _format(budget, budget.threshold)
     text = f"{budget.stat} {value}, budget {operator} {threshold}"
@@ -299,7 +304,7 @@ def _message(budget: Budget, observation: Observation, status: str, needed: int,
 
 
 def _format(budget: Budget, value: float) -> str:
-    kind = METRICS.get(budget.metric)
+    kind = budget.kind
     if kind == RATE:
         return f"{value * 100:.4g}%"
     if kind == COUNT:

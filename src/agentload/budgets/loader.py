@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from agentload.metrics import COUNT, DURATION, METRICS, NUMBER, RATE
+from agentload.recording.metrics import (
+    BUILTIN,
+    COUNT,
+    DURATION,
+    KINDS,
+    METRICS,
+    NUMBER,
+    RATE,
+    SCHEDULED_SUFFIX,
+    scheduled_twin,
+)
 
 from .errors import BudgetError
 from .model import CRITICALITIES, Budget, BudgetFile, Policy
@@ -32,7 +42,7 @@ MAX_CHARS = 1_000_000
 MAX_DEPTH = 32
 _MAX_NAME = 200
 _MAX_SUGGEST = 100  # difflib is quadratic: no suggestions for absurdly long words
-_TOP_KEYS = ("budgets", "policy")
+_TOP_KEYS = ("budgets", "metrics", "policy")
 BUDGET_KEYS = (
     "metric",
     "stat",
@@ -169,6 +179,8 @@ class _Parser:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.declared: dict[str, str] = {}
+        self.known: dict[str, str] = dict(METRICS)
 
     def error(self, node: Node, key_path: str, message: str) -> BudgetError:
         text = f"{key_path}: {message}" if key_path else message
@@ -178,10 +190,37 @@ class _Parser:
         entries = self.mapping(root, "", _TOP_KEYS, 'a mapping with a "budgets" list')
         if "budgets" not in entries:
             raise self.error(root, "budgets", "missing, expected a list of budgets")
+        if "metrics" in entries:
+            self.metrics(entries["metrics"][1])
         budgets = self.budgets(entries["budgets"][1])
         policy_node = entries.get("policy", (None, None))[1]
         policy = self.policy(policy_node) if policy_node is not None else Policy()
-        return BudgetFile(budgets=budgets, policy=policy, path=self.path)
+        return BudgetFile(budgets=budgets, policy=policy, path=self.path, metrics=dict(self.declared))
+
+    def metrics(self, node: Node) -> None:
+        """`metrics: {name: kind}`: metrics a locustfile produces without declaring them in Python."""
+        self.check_tag(node, "metrics")
+        if not isinstance(node, MappingNode):
+            expected = "a mapping of metric names to kinds"
+            raise self.error(node, "metrics", f"must be {expected} (got {_got(node)})")
+        expected = f"one of {', '.join(KINDS)}"
+        for key_node, value_node in node.value:
+            name = self.scalar(key_node, "metrics", "a metric name")
+            key_path = _key_path("metrics", name)
+            if len(name) > _MAX_NAME or not name.strip():
+                raise self.error(key_node, key_path, f"must be a name of 1 to {_MAX_NAME} characters")
+            if name in self.declared:
+                raise self.error(key_node, key_path, "duplicate key")
+            kind = self.scalar(value_node, key_path, expected)
+            if kind not in KINDS:
+                raise self.error(value_node, key_path, f"must be {expected} (got {quote(kind)})")
+            known = self.known.get(name)
+            if known is not None and known != kind:
+                raise self.error(value_node, key_path, f"is already a {known} metric (got {quote(kind)})")
+            self.declared[name] = self.known[name] = kind
+            twin = scheduled_twin(name, kind)
+            if twin:
+                self.known.setdefault(twin, DURATION)
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -254,13 +293,12 @@ class _Parser:
     def budget(self, node: Node, key_path: str) -> Budget:
         entries = self.mapping(node, key_path, BUDGET_KEYS, "a mapping with metric, stat and threshold")
         metric = self.metric(entries, node, key_path)
-        kind = METRICS[metric]
+        kind = self.known[metric]
         stat = self.stat(entries, node, key_path, kind)
         threshold = self.threshold(entries, node, key_path, kind)
         optional = self.budget_options(entries, key_path)
-        return Budget(
-            metric=metric, stat=stat, threshold=threshold, line=node.start_mark.line + 1, **optional
-        )
+        line = node.start_mark.line + 1
+        return Budget(metric=metric, stat=stat, threshold=threshold, line=line, kind=kind, **optional)
 
     def required(self, entries: Entries, node: Node, key_path: str, key: str, expected: str) -> Node:
         if key not in entries:
@@ -271,8 +309,8 @@ class _Parser:
         expected = "a metric name like intent_inference_latency"
         value_node = self.required(entries, node, key_path, "metric", expected)
         name = self.scalar(value_node, f"{key_path}.metric", expected)
-        if name not in METRICS:
-            raise self.error(value_node, f"{key_path}.metric", _unknown_metric(name))
+        if name not in self.known:
+            raise self.error(value_node, f"{key_path}.metric", _unknown_metric(name, self.known))
         return name
 
     def stat(self, entries: Entries, node: Node, key_path: str, kind: str) -> str:
@@ -374,8 +412,11 @@ def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     return f"unknown key{hint} (expected one of: {', '.join(allowed)})"
 
 
-def _unknown_metric(name: str) -> str:
-    close = difflib.get_close_matches(name, list(METRICS), n=1) if len(name) <= _MAX_SUGGEST else []
+def _unknown_metric(name: str, known: Mapping[str, str]) -> str:
+    """Did-you-mean over every known metric, and the declared ones listed (they are the likely typos)."""
+    close = difflib.get_close_matches(name, list(known), n=1) if len(name) <= _MAX_SUGGEST else []
+    declared = sorted(n for n in known if n not in BUILTIN and not n.endswith(SCHEDULED_SUFFIX))
+    listed = f"; declared: {', '.join(declared)}" if declared else ""
     if close:
-        return f"must be a known metric, did you mean {quote(close[0])}? (got {quote(name)})"
-    return f"must be a known metric: one of {', '.join(METRICS)} (got {quote(name)})"
+        return f"must be a known metric, did you mean {quote(close[0])}? (got {quote(name)}{listed})"
+    return f"must be a known metric: one of {', '.join(known)} (got {quote(name)}{listed})"

@@ -6,7 +6,10 @@ none of them has to know about the others (or about Locust).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from agentload.recording.metrics import kind_of
 
 CRITICALITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 
@@ -41,6 +44,12 @@ class Budget:
     comparison: str = "<"
     name: str = ""
     line: int = 0
+    kind: str = ""
+    """The metric's kind (duration, number, rate, count); looked up from the metric when not given."""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", kind_of(self.metric))
 
     @property
     def label(self) -> str:
@@ -49,7 +58,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Policy:
-    """Which results fail the run; defaults follow the seed (everything fails, 5xx fails)."""
+    """Which results fail the run; by default every criticality fails the run, and so does any 5xx."""
 
     fail_on: tuple[str, ...] = CRITICALITIES
     inconclusive_fails: bool = True
@@ -65,6 +74,8 @@ class BudgetFile:
     budgets: tuple[Budget, ...]
     policy: Policy = field(default_factory=Policy)
     path: str = "budgets.yaml"
+    metrics: Mapping[str, str] = field(default_factory=dict)
+    """The `metrics:` section: request metrics (and others) declared by name and kind."""
 
 
 @dataclass(frozen=True)

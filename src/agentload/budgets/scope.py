@@ -2,7 +2,8 @@
 
 The load and stress mixes send no step executions, so a step budget there is not "no samples,
 run incomplete" (exit 3) but simply out of scope: it is left out of the verdict with a note saying
-why. Only request-latency metrics are scoped; rates and counters apply to every run. When the
+why. Only the suite's own latency metrics are scoped; rates, counters and declared metrics apply to
+every run. When the
 users do not declare what they measure (custom locustfiles), every budget applies.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from agentload.metrics import COUNT, METRICS, RATE, SCHEDULED_SUFFIX
+from agentload.recording.metrics import BUILTIN, DURATION, NUMBER, SCHEDULED_SUFFIX
 
 from .model import BudgetFile
 
@@ -32,7 +33,8 @@ def in_scope(budget_file: BudgetFile, exercised: Iterable[str] | None) -> tuple[
     kept, notes = [], []
     for budget in budget_file.budgets:
         base = budget.metric.removesuffix(SCHEDULED_SUFFIX)
-        if METRICS.get(base) in (RATE, COUNT) or base in measured or base == "iteration_schedule_lag":
+        suite_latency = BUILTIN.get(base) in (DURATION, NUMBER) and base != "iteration_schedule_lag"
+        if not suite_latency or base in measured:
             kept.append(budget)
         else:
             notes.append(f"{budget.label}: skipped, this run sends no requests that measure {base}")

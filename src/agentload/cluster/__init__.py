@@ -25,7 +25,7 @@ def install_master(environment: Any) -> None:
 
 
 def install_worker(environment: Any) -> None:
-    """Called by the plugin after the aggregation: a report is tagged after it is filled."""
+    """Called by the plugin after the merge: a report is tagged after it is filled."""
     if isinstance(environment.runner, WorkerRunner):
         spawn_cost.install()
         admission.install_worker(environment)

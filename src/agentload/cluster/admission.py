@@ -27,7 +27,7 @@ from locust.exception import RPCError
 from locust.rpc import Message
 
 from agentload.cluster import auth
-from agentload.integrations.aggregation import FINAL, REPORT_KEY
+from agentload.recording.merge import FINAL, REPORT_KEY
 
 logger = logging.getLogger(__name__)
 

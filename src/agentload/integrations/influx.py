@@ -26,7 +26,6 @@ import os
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any, TextIO
 
 import gevent
@@ -35,6 +34,9 @@ from gevent.event import Event
 from agentload.integrations.influx_points import IntervalAggregator, OutBuffer, RunTags
 from agentload.integrations.influx_settings import InfluxSettings, add_influx_options, influx_settings
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed
+from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.run_context import profile_name
+from agentload.traffic.classify import event_sample
 
 __all__ = ["InfluxListener", "InfluxSettings", "add_influx_options", "influx_settings", "install"]
 
@@ -109,15 +111,14 @@ class InfluxListener:
         response_length: int | None = 0,
         exception: BaseException | None = None,
         context: dict[str, Any] | None = None,
+        response: Any = None,
         **_: Any,
     ) -> None:
         sample = context.get("agentload") if context else None
         scenario = (context.get("scenario") if context else None) or "all"
-        if sample is not None:
-            self.aggregator.add_sample(scenario, sample, response_length or 0)
-        else:
-            failure = None if exception is None else (type(exception).__name__)
-            self.aggregator.add_plain(scenario, name, response_time or 0.0, response_length or 0, failure)
+        if sample is None:  # a custom user's request: the same sample the recorder makes of it
+            sample = event_sample(name, response_time or 0.0, exception, response)
+        self.aggregator.add_sample(scenario, sample, response_length or 0)
 
     def on_iteration_started(self, **_: Any) -> None:
         self.aggregator.iterations += 1
@@ -241,19 +242,6 @@ class InfluxListener:
         return self.role
 
 
-def profile_name(environment: Any) -> str:
-    """The suite's profile, else the shape's profile name, else the locustfile's stem, else "custom"."""
-    suite = getattr(environment, "agentload", None)
-    if getattr(suite, "profile", ""):
-        return str(suite.profile)
-    shape = getattr(environment, "shape_class", None)
-    name = getattr(getattr(shape, "profile", None), "name", None)
-    if name:
-        return str(name)
-    locustfile = getattr(getattr(environment, "parsed_options", None), "locustfile", None) or ""
-    return Path(str(locustfile).split(",")[0]).stem or "custom"
-
-
 def install(environment: Any, env: dict[str, str] | None = None, writer: Any = None) -> InfluxListener | None:
     """Enable the output on this process if configured; returns the listener (None when disabled).
 
@@ -284,27 +272,15 @@ def _register(environment: Any, listener: InfluxListener) -> None:
         events.test_start.add_listener(lambda **_: listener._run_tags())
         return
     events.request.add_listener(listener.on_request)
-    for name, handler in (
-        ("iteration_started", listener.on_iteration_started),
-        ("dropped_iteration", listener.on_dropped_iteration),
+    for name, handler in zip(
+        ITERATION_EVENTS, (listener.on_iteration_started, listener.on_dropped_iteration), strict=True
     ):
-        _event_hook(events, name).add_listener(handler)
+        iteration_event(environment, name).add_listener(handler)
     events.test_start.add_listener(listener.on_test_start)
     events.test_stop.add_listener(listener.on_test_stop)
     events.quitting.add_listener(listener.on_quitting)
     if listener.role == "worker":
         events.report_to_master.add_listener(listener.on_report_to_master)
-
-
-def _event_hook(events: Any, name: str) -> Any:
-    """The named optional hook (the arrival-rate executor fires it if present), created if missing."""
-    hook = getattr(events, name, None)
-    if hook is None:
-        from locust.event import EventHook
-
-        hook = EventHook()
-        setattr(events, name, hook)
-    return hook
 
 
 def _role(environment: Any) -> str:

@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from agentload.metrics import Histogram, Sample
+from agentload.recording.histogram import Histogram
+from agentload.recording.samples import Sample
 
 REQUESTS = "agentload_requests"
 USERS = "agentload_users"
@@ -124,17 +125,6 @@ class IntervalAggregator:
             self.add_failure(sample.metric, sample.failure or "unknown")
         if sample.schedule_lag_ms is None:
             self.iterations += 1
-
-    def add_plain(
-        self, scenario: str, name: str, latency_ms: float, length: int, failure: str | None
-    ) -> None:
-        """A request reported without an agentload sample (a custom user): Locust's name and exception."""
-        cell = self._cell(scenario, name, "ok" if failure is None else "error")
-        cell.latency.record(latency_ms or 0.0)
-        cell.bytes += length if length > 0 else 0
-        if failure is not None:
-            self.add_failure(name, failure)
-        self.iterations += 1
 
     def add_failure(self, metric: str, failure: str) -> None:
         key = (metric, failure)

@@ -30,8 +30,8 @@ from typing import Any
 from agentload.budgets import evaluate
 from agentload.budgets.model import BudgetFile, BudgetResult
 from agentload.budgets.scope import exercised_by, in_scope
-from agentload.metrics import Snapshot
-from agentload.reporting.format import format_threshold, format_value
+from agentload.formatting import format_threshold, format_value
+from agentload.recording.recorder import Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +124,12 @@ def _row(result: BudgetResult, window: BudgetResult) -> dict[str, Any]:
 
 def current_rows(environment: Any, window_s: float = WINDOW_S) -> list[dict[str, Any]]:
     """The rows for this process's aggregate now; [] when agentload or its budgets are not loaded."""
-    suite = getattr(environment, "agentload", None)
-    if suite is None or suite.budget_file is None:
+    run = getattr(environment, "agentload", None)
+    if run is None or run.budget_file is None:
         return []
-    aggregate = suite.aggregate  # looked up per call: the plugin replaces it at every test start
-    aggregate.merge_wire(suite.recorder.drain())  # local runner; a master's recorder is empty
-    budget_file, _ = in_scope(suite.budget_file, exercised_by(environment.user_classes))
+    aggregate = run.aggregate  # looked up per call: the plugin replaces it at every test start
+    aggregate.merge_wire(run.recorder.drain())  # local runner; a master's recorder is empty
+    budget_file, _ = in_scope(run.budget_file, exercised_by(environment.user_classes))
     return budget_rows(budget_file, aggregate.snapshot(), aggregate.window(window_s))
 
 

@@ -31,6 +31,7 @@ from agentload.platform.intents import classify
 from agentload.platform.latency import ChatPlan, LatencyModel
 from agentload.platform.stats import Stats
 from agentload.platform.streaming import pick_format, reply_tokens, usage
+from agentload.platform.tools import TOOLS
 from agentload.platform.validation import (
     ApiError,
     ChatRequest,
@@ -42,7 +43,7 @@ from agentload.platform.validation import (
 
 log = logging.getLogger("agentload.platform")
 
-API_ENDPOINTS = frozenset({"health", "intent", "step", "chat", "other"})
+API_ENDPOINTS = frozenset({"health", "intent", "step", "chat", "tools", "other"})
 USER_HEADERS = ("X-Test-User-Id", "X-Clerk-Id")
 KEY_HEADER = "X-Internal-System-Key"
 
@@ -222,6 +223,16 @@ async def handle_health(request: web.Request) -> web.StreamResponse:
     return await json_answer(request, payload, fault)
 
 
+async def handle_tools(request: web.Request) -> web.StreamResponse:
+    """GET /api/tools: the MCP tool catalogue steps can call (the README's custom-endpoint example)."""
+    state = request.app[STATE]
+    fault = state.decide("tools")
+    reset_if_faulted(request, "tools", fault)
+    require_user(request)
+    await serve_time(request, "tools", fault, state.latency.health_ms() * state.scale("tools"))
+    return await json_answer(request, {"tools": [{"name": name} for name in TOOLS]}, fault)
+
+
 async def handle_intent(request: web.Request) -> web.StreamResponse:
     """POST /api/intent: keyword intent classification with LLM-like latency."""
     state = request.app[STATE]
@@ -267,14 +278,14 @@ def step_answer(step: StepRequest, run_async: bool, service_ms: float) -> tuple[
 
 
 def wants_stream(request: web.Request, chat: ChatRequest) -> bool:
-    """Stream when the body says ``"stream": true`` or (absent that) Accept asks for SSE."""
+    """Stream when the body says ``"stream": true`` or (absent that) Accept asks for SSE (any format)."""
     if chat.stream is not None:
         return chat.stream
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
 async def handle_chat(request: web.Request) -> web.StreamResponse:
-    """POST /api/chat: an assistant answer, streamed as SSE or returned as JSON."""
+    """POST /api/chat: an assistant answer, streamed in the asked format or returned as JSON."""
     state = request.app[STATE]
     fault = state.decide("chat")
     reset_if_faulted(request, "chat", fault)
@@ -308,13 +319,16 @@ def planned_timing(request: web.Request, plan: ChatPlan) -> str:
 async def stream_chat(
     request: web.Request, chat: ChatRequest, plan: ChatPlan, topic: str, fault: Fault
 ) -> web.StreamResponse:
-    """Write SSE events on schedule: first token at ttft, then one per gap, then the end frames."""
+    """Write the answer on schedule in the asked format: first token at ttft, one per gap, the end.
+
+    A truncate fault closes the connection halfway, before the format's end (and, for plain text,
+    before the chunked body's terminator), so every format shows a detectable truncation."""
     fmt = pick_format(
         request.headers.get("X-Stream-Format") or request.query.get("format"),
         request.app[STATE].config.stream_format,
     )
     headers = {
-        "Content-Type": "text/event-stream",
+        "Content-Type": fmt.content_type,
         "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no",
         "Server-Timing": planned_timing(request, plan),
@@ -445,6 +459,7 @@ def build_app(config: PlatformConfig) -> web.Application:
     add("POST", "/api/intent", handle_intent, name="intent")
     add("POST", "/api/webhooks/execute-step", handle_step, name="step")
     add("POST", "/api/chat", handle_chat, name="chat")
+    add("GET", "/api/tools", handle_tools, name="tools")
     add("GET", "/_admin/faults", admin_get_faults, name="admin-faults-get")
     add("POST", "/_admin/faults", admin_set_faults, name="admin-faults-set")
     add("GET", "/_admin/stats", admin_stats, name="admin-stats")

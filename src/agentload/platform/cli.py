@@ -31,6 +31,7 @@ from agentload.platform.config import (
 )
 from agentload.platform.faults import FAULT_LIMITS, OVERLOAD_MODES
 from agentload.platform.latency import FixedTiming
+from agentload.platform.streaming import ENCODERS
 
 PROG = "agentload platform"
 FAULT_FLAGS = tuple(FAULT_LIMITS)  # error_rate, latency_scale, stall_rate, truncate_rate, reset_rate
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--access-log", action="store_true", help="log every request (off: it costs throughput)")
     p.add_argument(
         "--stream-format",
-        choices=("openai", "ai-sdk"),
+        choices=tuple(ENCODERS),
         default=None,
         help="chat stream format when the request does not ask (X-Stream-Format); env PLATFORM_STREAM_FORMAT",
     )
@@ -125,7 +126,7 @@ def _add_fault_flags(p: argparse.ArgumentParser) -> None:
         "error_rate": "share of requests answered 500/503 (default 0)",
         "latency_scale": "service-time multiplier (default 1)",
         "stall_rate": "share of requests never answered (default 0)",
-        "truncate_rate": "share of answers cut short, streams without [DONE] (default 0)",
+        "truncate_rate": "share of answers cut short, streams before their end event (default 0)",
         "reset_rate": "share of connections reset before any answer (default 0)",
     }
     for name in FAULT_FLAGS:
@@ -190,8 +191,14 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Platfo
         fixed=_fixed_timing(args),
         faults=faults,
         access_log=args.access_log,
-        stream_format=_flag_or_env(args.stream_format, env, "stream_format") or "openai",
+        stream_format=_stream_format(_flag_or_env(args.stream_format, env, "stream_format") or "openai"),
     )
+
+
+def _stream_format(name: str) -> str:
+    if name not in ENCODERS:
+        raise UsageError(f"PLATFORM_STREAM_FORMAT: must be one of {', '.join(ENCODERS)} (got {name[:40]!r})")
+    return name
 
 
 def _flag_or_env(value: str | None, env: Mapping[str, str], name: str) -> str | None:

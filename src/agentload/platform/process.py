@@ -143,12 +143,6 @@ class PlatformProcess:
         """``POST /_admin/faults``, e.g. ``set_faults(error_rate={"intent": 1.0}, latency_scale=3)``."""
         return self._admin("POST", "/_admin/faults", settings)
 
-    def clear_faults(self) -> dict[str, Any]:
-        """Back to no faults (shed mode, rates 0, scale 1)."""
-        return self.set_faults(
-            error_rate=0, latency_scale=1, stall_rate=0, truncate_rate=0, reset_rate=0, overload_mode="shed"
-        )
-
     def stderr_text(self) -> str:
         """Everything the process wrote to stderr so far."""
         if self._stderr is None:
@@ -159,16 +153,7 @@ class PlatformProcess:
 
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM, wait up to ``timeout`` s (then SIGKILL); returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return self.process.returncode
+        return stop_process(self.process, timeout)
 
     def __enter__(self) -> PlatformProcess:
         return self
@@ -179,6 +164,20 @@ class PlatformProcess:
             self._stderr.close()
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
+    """SIGTERM, wait up to ``timeout`` s (then SIGKILL), close its stdout; returns the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+    return process.returncode
+
+
 def _child_env(system_key: str, env: Mapping[str, str] | None) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
     base["INTERNAL_SYSTEM_KEY"] = system_key
@@ -186,7 +185,10 @@ def _child_env(system_key: str, env: Mapping[str, str] | None) -> dict[str, str]
     return base
 
 
-def _read_ready_line(proc: subprocess.Popen[bytes], deadline: float) -> str:
+def read_ready_line(
+    proc: subprocess.Popen[bytes], deadline: float, prefix: str = READY_PREFIX, name: str = "platform"
+) -> str:
+    """What follows ``prefix`` on the first stdout line of process ``name``, read against ``deadline``."""
     assert proc.stdout is not None
     buffer = b""
     with selectors.DefaultSelector() as selector:
@@ -194,16 +196,16 @@ def _read_ready_line(proc: subprocess.Popen[bytes], deadline: float) -> str:
         while b"\n" not in buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PlatformStartError("platform did not announce its address in time")
+                raise PlatformStartError(f"{name} did not announce its address in time")
             if selector.select(remaining):
                 chunk = os.read(proc.stdout.fileno(), 4096)
                 if not chunk:
-                    raise PlatformStartError(f"platform exited with status {proc.wait()} before listening")
+                    raise PlatformStartError(f"{name} exited with status {proc.wait()} before listening")
                 buffer += chunk
     line = buffer.split(b"\n", 1)[0].decode()
-    if not line.startswith(READY_PREFIX):
-        raise PlatformStartError(f"unexpected first line from platform: {line!r}")
-    return line[len(READY_PREFIX) :].strip()
+    if not line.startswith(prefix):
+        raise PlatformStartError(f"unexpected first line from {name}: {line!r}")
+    return line[len(prefix) :].strip()
 
 
 def start_platform(
@@ -226,7 +228,7 @@ def start_platform(
             os.sched_setaffinity(proc.pid, set(cpus))
     platform = PlatformProcess(proc, "", system_key, stderr)
     try:
-        platform.url = _read_ready_line(proc, time.monotonic() + timeout)
+        platform.url = read_ready_line(proc, time.monotonic() + timeout)
     except PlatformStartError as exc:
         platform.stop()
         raise PlatformStartError(f"{exc}; command {command}; stderr:\n{platform.stderr_text()}") from None

@@ -1,9 +1,9 @@
-"""The suite's three load profiles, declared as data (the k6 suite's `options.scenarios`/`stages`).
+"""The suite's three load profiles as Locust shapes (the k6 suite's `options.scenarios` and `stages`).
 
 Durations the spec left open, and why:
 
 * budget: 30 s ramps and 1 min holds as specified (3.5 min in all). chat_response is an open model
-  at 10 requests/s for the whole profile; 10 pre-allocated like the k6 suite, at most 50 in flight:
+  at 10 requests/s for the whole profile, at most 50 in flight:
   with chat's ~2 s budget that is 2.5x the concurrency a healthy platform needs (10/s x 2 s = 20),
   and past it iterations are dropped (counted) rather than queued.
 * load: ramps of 1 min between the specified holds, ramp-down 50 -> 25 -> 0 at 1 min each (16 min).
@@ -12,8 +12,9 @@ Durations the spec left open, and why:
 
 from __future__ import annotations
 
-from agentload.profiles.schedule import ArrivalRate, Profile, RampingUsers, Scenario, Stage
-from agentload.traffic.users import ChatUser, IntentUser, LoadMixUser, StepUser, StressMixUser
+from agentload.profiles.schedule import ArrivalRate, RampingUsers, Stage
+from agentload.profiles.shape import ScenarioShape
+from agentload.traffic.users import ChatResponse, IntentInference, LoadMix, StepExecution, StressMix
 
 MINUTE = 60.0
 
@@ -24,66 +25,49 @@ def _budget_ramp(low: int, high: int) -> RampingUsers:
     )
 
 
-BUDGET = Profile(
-    name="budget",
-    description="Per-endpoint performance budgets: three scenarios at once",
-    scenarios=(
-        Scenario("intent_inference", IntentUser, _budget_ramp(5, 10)),
-        Scenario("step_execution", StepUser, _budget_ramp(3, 5)),
-        Scenario(
-            "chat_response",
-            ChatUser,
-            ArrivalRate(
-                rate=10, duration_s=3.5 * MINUTE, time_unit_s=1, pre_allocated=10, max_concurrency=50
-            ),
-        ),
-    ),
-)
+class BudgetShape(ScenarioShape):
+    """Per-endpoint performance budgets: three scenarios at once."""
 
-LOAD = Profile(
-    name="load",
-    description="Production-like mix: warm-up, 10 -> 25 -> 50 users, ramp-down",
-    scenarios=(
-        Scenario(
-            "load_mix",
-            LoadMixUser,
-            RampingUsers(
-                (
-                    Stage(MINUTE, 10, "warm up to 10"),
-                    Stage(3 * MINUTE, 10),
-                    Stage(MINUTE, 25),
-                    Stage(3 * MINUTE, 25),
-                    Stage(MINUTE, 50),
-                    Stage(5 * MINUTE, 50),
-                    Stage(MINUTE, 25),
-                    Stage(MINUTE, 0),
-                )
-            ),
-        ),
-    ),
-)
+    schedules = {
+        IntentInference: _budget_ramp(5, 10),
+        StepExecution: _budget_ramp(3, 5),
+        ChatResponse: ArrivalRate(rate=10, duration_s=3.5 * MINUTE, max_concurrency=50),
+    }
 
-STRESS = Profile(
-    name="stress",
-    description="Find the breaking point: 50 -> 100 -> 200 users, stress-weighted mix",
-    find_breaking_point=True,
-    scenarios=(
-        Scenario(
-            "stress_mix",
-            StressMixUser,
-            RampingUsers(
-                (
-                    Stage(MINUTE, 50),
-                    Stage(3 * MINUTE, 50),
-                    Stage(MINUTE, 100),
-                    Stage(3 * MINUTE, 100),
-                    Stage(MINUTE, 200),
-                    Stage(3 * MINUTE, 200),
-                    Stage(2 * MINUTE, 0),
-                )
-            ),
-        ),
-    ),
-)
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (BUDGET, LOAD, STRESS)}
+class LoadShape(ScenarioShape):
+    """Production-like mix: warm-up, 10 -> 25 -> 50 users, ramp-down."""
+
+    schedules = {
+        LoadMix: RampingUsers(
+            (
+                Stage(MINUTE, 10, "warm up to 10"),
+                Stage(3 * MINUTE, 10),
+                Stage(MINUTE, 25),
+                Stage(3 * MINUTE, 25),
+                Stage(MINUTE, 50),
+                Stage(5 * MINUTE, 50),
+                Stage(MINUTE, 25),
+                Stage(MINUTE, 0),
+            )
+        ),
+    }
+
+
+class StressShape(ScenarioShape):
+    """Find the breaking point: 50 -> 100 -> 200 users, stress-weighted mix."""
+
+    find_breaking_point = True
+    schedules = {
+        StressMix: RampingUsers(
+            (
+                Stage(MINUTE, 50),
+                Stage(3 * MINUTE, 50),
+                Stage(MINUTE, 100),
+                Stage(3 * MINUTE, 100),
+                Stage(MINUTE, 200),
+                Stage(3 * MINUTE, 200),
+                Stage(2 * MINUTE, 0),
+            )
+        ),
+    }

@@ -26,19 +26,21 @@ spawn rate" form) goes to Locust's own dispatch unchanged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-import weakref
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import gevent
+from locust import User, task
 from locust.dispatch import UsersDispatcher
 
-from agentload.profiles.arrival import SHARE_MESSAGE, ArrivalRateUser, register_share_listener
+from agentload.profiles.arrival import SHARE_MESSAGE, register_share_listener, share_book
 from agentload.profiles.options import remember_given_options
-from agentload.profiles.schedule import round_half_up
+from agentload.profiles.schedule import ArrivalRate, arrival_to_wire, round_half_up
+from agentload.run_context import run_context
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,38 @@ SHARE_SWITCH_DELAY_S = 0.5
 """A new share takes effect this long after it is sent, so every worker has it by then."""
 
 Distribution = dict[str, dict[str, int]]
+
+LOCUST_INTERNALS = (
+    "_active_users",
+    "_current_user_count",
+    "_dispatch_in_progress",
+    "_dispatch_iteration_durations",
+    "_dispatcher_generator",
+    "_initial_users_on_workers",
+    "_original_user_classes",
+    "_rebalance",
+    "_sort_workers",
+    "_target_user_count",
+    "_users_on_workers",
+    "_worker_nodes",
+)
+"""The private parts of Locust's `UsersDispatcher` this subclass relies on (tested on Locust 2.47)."""
+
+
+class _Probe(User):
+    """A user class to build a throwaway `UsersDispatcher` with (it refuses an empty list)."""
+
+    abstract = True
+
+    @task
+    def nothing(self) -> None: ...
+
+
+@functools.cache
+def missing_locust_internals() -> tuple[str, ...]:
+    """The names of LOCUST_INTERNALS a real `UsersDispatcher` of the installed Locust lacks."""
+    probe = UsersDispatcher(worker_nodes=[], user_classes=[_Probe])
+    return tuple(name for name in LOCUST_INTERNALS if not hasattr(probe, name))
 
 
 class TargetList(list):
@@ -67,10 +101,13 @@ class TargetList(list):
         started_at: float = 0.0,
         time_scale: float = 1.0,
         source: Any = None,
+        arrivals: Mapping[str, ArrivalRate] | None = None,
     ) -> None:
         super().__init__(cls for name, cls in classes.items() for _ in range(targets.get(name, 0)))
         self.targets = {cls.__name__: int(targets.get(name, 0)) for name, cls in classes.items()}
         self.ramp_s, self.started_at, self.time_scale, self.source = ramp_s, started_at, time_scale, source
+        self.arrivals = dict(arrivals or {})
+        """Class name -> the unscaled ArrivalRate of the classes that run as open-model executors."""
 
 
 # --- pure planning ------------------------------------------------------------------------------
@@ -178,13 +215,12 @@ class RunState:
     shared: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-_STATES: weakref.WeakKeyDictionary[Any, RunState] = weakref.WeakKeyDictionary()
-
-
 def run_state(environment: Any) -> RunState:
-    if environment not in _STATES:
-        _STATES[environment] = RunState()
-    return _STATES[environment]
+    """The run's dispatcher state (created on first use)."""
+    context = run_context(environment)
+    if context.dispatch is None:
+        context.dispatch = RunState()
+    return context.dispatch
 
 
 # --- the dispatcher -----------------------------------------------------------------------------
@@ -199,7 +235,7 @@ class ScenarioDispatcher(UsersDispatcher):
     def __init__(self, worker_nodes: list[Any], user_classes: list[type]) -> None:
         super().__init__(worker_nodes, user_classes)
         self._classes = {u.__name__: u for u in self._original_user_classes}
-        self._arrival = {n for n, u in self._classes.items() if issubclass(u, ArrivalRateUser)}
+        self._arrival: set[str] = set()
         self._plan: TargetList | None = None
         self._counts: dict[str, int] = {}
         self._own_state = RunState()
@@ -221,6 +257,7 @@ class ScenarioDispatcher(UsersDispatcher):
             return
         ramp = plan.ramp_s if isinstance(user_classes, TargetList) else 0.0
         self._plan = plan
+        self._arrival = set(plan.arrivals)
         if self.environment is not None:
             run_state(self.environment).plan = plan
         targets = self._known_targets(plan)
@@ -346,6 +383,7 @@ class ScenarioDispatcher(UsersDispatcher):
                 "effective_at": effective_at,
                 "time_scale": plan.time_scale,
                 "run": plan.started_at,
+                "schedules": {name: arrival_to_wire(rate) for name, rate in plan.arrivals.items()},
             }
             self._send(runner, wid, data)
         state.shared = wanted
@@ -367,7 +405,14 @@ def install(environment: Any) -> type[ScenarioDispatcher]:
     Sets `environment.dispatcher_class` to a `ScenarioDispatcher` bound to this environment,
     registers the `agentload_share` listener on its runner (local and worker runners need it) and
     remembers whether -u was given (see `options.fixed_load`). Safe to call more than once.
+    Raises RuntimeError, naming them, when the installed Locust lacks internals the dispatcher needs.
     """
+    missing = missing_locust_internals()
+    if missing:
+        raise RuntimeError(
+            f"this Locust version's UsersDispatcher has no {', '.join(missing)}; "
+            "agentload's per-scenario dispatch is tested with locust 2.47 (pip install 'locust~=2.47.0')"
+        )
     current = environment.dispatcher_class
     if not (
         isinstance(current, type)
@@ -379,4 +424,5 @@ def install(environment: Any) -> type[ScenarioDispatcher]:
         )
     register_share_listener(getattr(environment, "runner", None))
     remember_given_options(environment)
+    environment.events.test_stop.add_listener(lambda **_: share_book(environment).reset())
     return environment.dispatcher_class

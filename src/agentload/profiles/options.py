@@ -5,20 +5,18 @@ The time scale itself is parsed once, by `agentload.settings`; this module only 
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from agentload.run_context import run_context
 from agentload.settings import load
-
-_USERS_GIVEN: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def time_scale(environment: Any) -> float:
     """The run's time scale, as `agentload.settings` parsed it (--time-scale / AGENTLOAD_TIME_SCALE)."""
-    suite = getattr(environment, "agentload", None)
-    if suite is not None:
-        return suite.settings.time_scale
+    run = getattr(environment, "agentload", None)
+    if run is not None:
+        return run.settings.time_scale
     options = getattr(environment, "parsed_options", None)
     return load(options, None).time_scale
 
@@ -35,7 +33,7 @@ class FixedLoad:
 def remember_given_options(environment: Any) -> None:
     """Called at `init` (before Locust defaults -u to 1 in headless runs): was -u given?"""
     options = getattr(environment, "parsed_options", None)
-    _USERS_GIVEN[environment] = getattr(options, "num_users", None) is not None
+    run_context(environment).users_given = getattr(options, "num_users", None) is not None
 
 
 def fixed_load(environment: Any) -> FixedLoad | None:
@@ -48,6 +46,7 @@ def fixed_load(environment: Any) -> FixedLoad | None:
     users, run_time = getattr(options, "num_users", None), getattr(options, "run_time", None)
     if not users or not run_time:
         return None
-    if getattr(options, "headless", False) and not _USERS_GIVEN.get(environment, True):
+    headless = getattr(options, "headless", False)
+    if headless and environment is not None and run_context(environment).users_given is False:
         return None
     return FixedLoad(int(users), float(run_time), getattr(options, "spawn_rate", None) or None)

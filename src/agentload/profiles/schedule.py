@@ -64,9 +64,9 @@ class ArrivalRate:
 
     Give either `stages` (ramping-arrival-rate, from `start_rate`) or `rate` and `duration_s`
     (constant-arrival-rate). Rates are per `time_unit_s`. `max_concurrency` bounds the iterations in
-    flight: an iteration due while all are busy is dropped, not queued. `pre_allocated` is k6's
-    preAllocatedVUs, kept for parity and validated (<= max_concurrency); gevent greenlets cost
-    nothing to allocate, so the executor's pool may grow to `max_concurrency` at once.
+    flight: an iteration due while all are busy is dropped, not queued. k6's `preAllocatedVUs` has no
+    counterpart: an iteration is a greenlet, which costs nothing to allocate, so the executor's
+    pool grows to `max_concurrency` as needed.
     """
 
     stages: tuple[Stage, ...] = ()
@@ -74,7 +74,6 @@ class ArrivalRate:
     duration_s: float | None = None
     start_rate: float | None = None
     time_unit_s: float = 1.0
-    pre_allocated: int = 1
     max_concurrency: int = 1
 
     def __post_init__(self) -> None:
@@ -91,11 +90,28 @@ class ArrivalRate:
             object.__setattr__(self, "start_rate", 0.0)
         if not (self.time_unit_s > 0 and math.isfinite(self.time_unit_s)):
             raise ValueError("time_unit_s must be > 0")
-        if not 1 <= self.pre_allocated <= self.max_concurrency:
-            raise ValueError("need 1 <= pre_allocated <= max_concurrency")
+        if self.max_concurrency < 1:
+            raise ValueError("max_concurrency must be >= 1")
 
 
 Schedule = RampingUsers | ArrivalRate
+
+
+def arrival_to_wire(schedule: ArrivalRate) -> dict[str, Any]:
+    """Plain, msgpack-friendly form, for the master's share message to its workers."""
+    common = {"time_unit_s": schedule.time_unit_s, "max_concurrency": schedule.max_concurrency}
+    if schedule.rate is not None:
+        return {"rate": schedule.rate, "duration_s": schedule.duration_s, **common}
+    stages = [[s.duration_s, s.target, s.label] for s in schedule.stages]
+    return {"stages": stages, "start_rate": schedule.start_rate, **common}
+
+
+def arrival_from_wire(wire: dict[str, Any]) -> ArrivalRate:
+    common = {"time_unit_s": float(wire["time_unit_s"]), "max_concurrency": int(wire["max_concurrency"])}
+    if "rate" in wire:
+        return ArrivalRate(rate=wire["rate"], duration_s=wire["duration_s"], **common)
+    stages = tuple(Stage(d, t, str(label)) for d, t, label in wire["stages"])
+    return ArrivalRate(stages=stages, start_rate=wire["start_rate"], **common)
 
 
 @dataclass(frozen=True)
@@ -186,10 +202,6 @@ def _integrals(schedule: ArrivalRate) -> list[tuple[float, float, float, float, 
         out.append((start, d, r0, r1, before))
         before += (r0 + r1) / 2 * d
     return out
-
-
-def total_iterations(schedule: ArrivalRate) -> float:
-    return arrivals_before(schedule, schedule_duration(schedule))
 
 
 def arrivals_before(schedule: ArrivalRate, t: float) -> float:
@@ -330,16 +342,3 @@ def fixed_users(profile: Profile, users: int, run_time_s: float, spawn_rate: flo
     else:
         schedule = RampingUsers((Stage(run_time_s, users),), start_target=users)
     return replace(profile, scenarios=(replace(ramping[0], schedule=schedule),))
-
-
-def describe(profile: Profile) -> dict[str, Any]:
-    """A JSON-able summary (for reports and `--list`)."""
-    return {
-        "name": profile.name,
-        "duration_s": duration(profile),
-        "stages": [{"label": label, "seconds": s} for label, s in stage_windows(profile)],
-        "scenarios": [
-            {"name": s.name, "user": s.user.__name__, "executor": type(s.schedule).__name__}
-            for s in profile.scenarios
-        ],
-    }

@@ -1,22 +1,38 @@
-"""`ProfileShape`: Locust's LoadTestShape driven by a profile, one target per scenario.
+"""`ScenarioShape`: a Locust shape whose subclasses declare one schedule per user class.
+
+    class BudgetShape(ScenarioShape):
+        schedules = {
+            IntentInference: RampingUsers(...),
+            ChatResponse: ArrivalRate(rate=10, duration_s=210, max_concurrency=50),
+        }
 
 `tick()` stays thin: it picks the profile to run (time-scaled, or replaced by -u/-t), asks the pure
 `targets_at` for every scenario's target one tick ahead, and returns them as a `TargetList` for the
 `ScenarioDispatcher` (see dispatcher.py; `install()` must have run, which the plugin does at init).
-The total it returns counts one arrival-rate coordinator per worker, which is what the dispatcher
+The total it returns counts one arrival-rate executor per worker, which is what the dispatcher
 places, so the master's "all users spawned" wait is satisfied at once.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+import re
+from typing import ClassVar
 
 from locust import LoadTestShape
 
 from agentload.profiles.dispatcher import TargetList
 from agentload.profiles.options import fixed_load, time_scale
-from agentload.profiles.schedule import ArrivalRate, Profile, duration, fixed_users, scaled, targets_at
+from agentload.profiles.schedule import (
+    ArrivalRate,
+    Profile,
+    Scenario,
+    Schedule,
+    duration,
+    fixed_users,
+    scaled,
+    targets_at,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +42,39 @@ SPAWN_RATE = 50.0
 """Reported to Locust only (constant, so it never causes a start): ramps come from the schedule."""
 
 
-class ProfileShape(LoadTestShape):
-    """Base of the generated `<Profile>Shape` classes; `locust_classes()` sets the class attributes."""
+def snake_case(name: str) -> str:
+    """IntentInference -> intent_inference (the scenario names in stage labels and reports)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class ScenarioShape(LoadTestShape):
+    """Runs every user class in `schedules` on its own schedule, at the same time.
+
+    `name` defaults to the class name without "Shape", lower case (`BudgetShape` -> "budget"); the
+    first scenario's stages name the run's stages. `find_breaking_point = True` asks for the
+    stress analysis of every stage.
+    """
 
     abstract = True
     use_common_options = True
+    schedules: ClassVar[dict[type, Schedule]] = {}
+    name: ClassVar[str] = ""
+    find_breaking_point: ClassVar[bool] = False
     profile: ClassVar[Profile | None] = None
-    scenario_classes: ClassVar[dict[str, type]] = {}
-    """Scenario name -> generated user class, in the profile's order."""
+    """The schedules as pure data, made when the subclass is defined."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "schedules" not in cls.__dict__:
+            return
+        name = cls.__dict__.get("name") or snake_case(cls.__name__.removesuffix("Shape")) or "custom"
+        cls.name = name
+        cls.profile = Profile(
+            name=name,
+            scenarios=tuple(Scenario(snake_case(u.__name__), u, s) for u, s in cls.schedules.items()),
+            description=(cls.__doc__ or "").strip().split("\n")[0],
+            find_breaking_point=cls.find_breaking_point,
+        )
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,7 +82,7 @@ class ProfileShape(LoadTestShape):
 
     def active_profile(self) -> Profile:
         """The profile this run follows: -u/-t's fixed load if given, else the time-scaled profile."""
-        assert self.profile is not None, "locust_classes() sets the profile"
+        assert self.profile is not None, f"{type(self).__name__} declares no schedules"
         environment = self.runner.environment if self.runner is not None else None
         fixed = fixed_load(environment)
         if fixed is not None:
@@ -59,11 +100,13 @@ class ProfileShape(LoadTestShape):
         if t >= duration(profile):
             return None
         targets = targets_at(profile, t, lookahead_s=TICK_S)
-        plan = TargetList(self.scenario_classes, targets, TICK_S, self.start_time, self._scale(), self)
+        classes = {s.name: s.user for s in profile.scenarios}
+        arrivals = {s.user.__name__: s.schedule for s in self.profile.scenarios if _open(s, profile)}
+        plan = TargetList(classes, targets, TICK_S, self.start_time, time_scale(self._env()), self, arrivals)
         return self._total(profile, targets), SPAWN_RATE, plan
 
-    def _scale(self) -> float:
-        return time_scale(self.runner.environment if self.runner is not None else None)
+    def _env(self) -> object:
+        return self.runner.environment if self.runner is not None else None
 
     def _total(self, profile: Profile, targets: dict[str, int]) -> int:
         workers = getattr(self.runner, "worker_count", 1) or 1
@@ -71,15 +114,6 @@ class ProfileShape(LoadTestShape):
         return sum(workers * c if name in arrival else c for name, c in targets.items())
 
 
-def shape_for(
-    profile: Profile, scenario_classes: dict[str, type], name: str, module: str
-) -> type[ProfileShape]:
-    """A concrete ProfileShape subclass for `profile`."""
-    attrs: dict[str, Any] = {
-        "abstract": False,
-        "profile": profile,
-        "scenario_classes": dict(scenario_classes),
-        "__module__": module,
-        "__doc__": f"Runs the {profile.name!r} profile ({duration(profile):g} s unscaled).",
-    }
-    return type(name, (ProfileShape,), attrs)
+def _open(scenario: Scenario, active: Profile) -> bool:
+    """An arrival-rate scenario that the active profile (not a -u/-t override) still runs as one."""
+    return any(s.name == scenario.name and isinstance(s.schedule, ArrivalRate) for s in active.scenarios)

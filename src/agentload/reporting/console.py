@@ -16,8 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from agentload.budgets.model import FAIL, INCONCLUSIVE, PASS, WARN, BudgetResult, Verdict
-from agentload.metrics import DURATION, METRICS, Snapshot
-from agentload.reporting.format import (
+from agentload.formatting import (
     format_ci,
     format_duration,
     format_number,
@@ -25,8 +24,10 @@ from agentload.reporting.format import (
     format_threshold,
     format_value,
 )
-from agentload.reporting.stats import hard_error_count, incomplete_reasons, shed_count
-from agentload.reporting.summary import summarize
+from agentload.recording.counts import hard_error_count, shed_count, stream_formats
+from agentload.recording.metrics import DURATION, kind_of
+from agentload.recording.recorder import Snapshot
+from agentload.reporting.summary import incomplete_reasons, summarize
 
 if TYPE_CHECKING:
     from agentload.reporting.breaking_point import BreakingPointReport
@@ -70,7 +71,7 @@ def _dotted(name: str, width: int) -> str:
 
 def trend_line(name: str, summary: dict[str, float | None]) -> str:
     """The k6 trend values of one metric: `avg=120ms min=50ms med=100ms max=500ms p(90)=... p(95)=...`."""
-    fmt = format_duration if METRICS.get(name) == DURATION else format_number
+    fmt = format_duration if kind_of(name) == DURATION else format_number
     return " ".join(f"{label}={fmt(summary.get(key))}" for label, key in _TREND_STATS)
 
 
@@ -89,6 +90,9 @@ def _metric_block(snapshot: Snapshot, summaries: dict[str, dict], *, shed_counts
     for counter in ("http_5xx", "dropped_iterations"):
         if snapshot.counter(counter):
             rows.append((counter, str(snapshot.counter(counter))))
+    formats = stream_formats(snapshot)
+    if formats:
+        rows.append(("chat_stream_formats", ", ".join(f"{name}={n}" for name, n in formats.items())))
     width = max(len(name) for name, _ in rows) + 2
     return [f"{_dotted(name, width)} {text}" for name, text in rows]
 

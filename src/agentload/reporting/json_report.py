@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from agentload.budgets.model import BudgetResult, Regression, Verdict
-from agentload.metrics import METRICS, Snapshot
+from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count, stream_formats
+from agentload.recording.metrics import kind_of
+from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
-from agentload.reporting.stats import error_rate, hard_error_count, incomplete_reasons, ratio, shed_count
-from agentload.reporting.summary import summarize
+from agentload.reporting.summary import incomplete_reasons, summarize
 
 if TYPE_CHECKING:
     from agentload.reporting.breaking_point import BreakingPointReport
@@ -77,7 +78,7 @@ def budget_entry(result: BudgetResult) -> dict[str, Any]:
 
 def unit_of(metric: str) -> str:
     """`ms` for durations, `fraction` for rates, `count` for counters, `number` otherwise."""
-    return {"duration": "ms", "rate": "fraction", "count": "count"}.get(METRICS.get(metric, ""), "number")
+    return {"duration": "ms", "rate": "fraction", "count": "count"}.get(kind_of(metric), "number")
 
 
 def regression_entry(regression: Regression) -> dict[str, Any]:
@@ -97,6 +98,9 @@ def run_metadata(snapshot: Snapshot, meta: Mapping[str, Any] | None) -> dict[str
     """
     run = {**snapshot.meta, **(meta or {})}
     run.pop("stage_windows", None)  # reported, with the numbers, under `stages`
+    formats = stream_formats(snapshot)
+    if formats:
+        run["stream_formats"] = formats
     if isinstance(run.get("host"), str):
         run["host"] = strip_credentials(run["host"])
     for key in ("started_at", "ended_at"):

@@ -16,10 +16,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from agentload.budgets.model import FAIL, INCONCLUSIVE, WARN, BudgetResult, Verdict
-from agentload.metrics import DURATION, METRICS, NUMBER, Snapshot
+from agentload.formatting import format_ci, format_threshold, format_value
+from agentload.recording.metrics import DURATION, NUMBER
+from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
-from agentload.reporting.format import format_ci, format_threshold, format_value
-from agentload.reporting.stats import incomplete_reasons
+from agentload.reporting.summary import incomplete_reasons
 
 
 def describe(result: BudgetResult) -> str:
@@ -29,7 +30,7 @@ def describe(result: BudgetResult) -> str:
     ci = format_ci(budget.metric, result.ci_low, result.ci_high)
     subject = (
         f"{budget.stat}({budget.metric})"
-        if METRICS.get(budget.metric) in (DURATION, NUMBER)
+        if budget.kind in (DURATION, NUMBER)
         else budget.metric
     )
     text = (

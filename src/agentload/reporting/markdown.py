@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agentload.budgets.model import BudgetResult, Verdict
-from agentload.metrics import Snapshot
+from agentload.formatting import format_ci, format_percent, format_threshold, format_value
+from agentload.recording.recorder import Snapshot
 from agentload.reporting.console import ICONS
-from agentload.reporting.format import format_ci, format_percent, format_threshold, format_value
-from agentload.reporting.stats import incomplete_reasons
+from agentload.reporting.summary import incomplete_reasons
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 TOP_ERRORS = 10

@@ -11,21 +11,17 @@ The baseline comparator relies on `metrics[name]["p95"]` and `metrics[name]["ci"
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from agentload.budgets.confidence import percentile_ci
-from agentload.metrics import METRICS, Histogram, Snapshot
+from agentload.budgets.model import Verdict
+from agentload.recording.histogram import Histogram
+from agentload.recording.metrics import ordered_metric_names
+from agentload.recording.recorder import Snapshot
 
 PERCENTILES: dict[str, float] = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
 """The percentiles that get a confidence interval; `med` is the same value as `p50`."""
-
-
-def ordered_metric_names(names: Iterable[str]) -> list[str]:
-    """`names` in a stable order: METRICS registry order first, then the others alphabetically."""
-    present = set(names)
-    known = [name for name in METRICS if name in present]
-    return known + sorted(present - set(known))
 
 
 def _finite(value: float) -> float | None:
@@ -58,3 +54,8 @@ def summarize(snapshot: Snapshot | Mapping[str, Histogram]) -> dict[str, dict[st
     """`metric_summary` of every histogram of `snapshot` (or of a name -> Histogram mapping)."""
     histograms = snapshot.histograms if isinstance(snapshot, Snapshot) else snapshot
     return {name: metric_summary(histograms[name]) for name in ordered_metric_names(histograms)}
+
+
+def incomplete_reasons(snapshot: Snapshot, verdict: Verdict) -> list[str]:
+    """Why the run is incomplete, from the verdict and the snapshot, in order and without duplicates."""
+    return list(dict.fromkeys([*verdict.incomplete, *snapshot.incomplete]))

@@ -2,7 +2,7 @@
 
 Each call produces one `Sample` and reports it once, through Locust's own request event (so
 Locust's stats, failures table and web UI see it) with the sample in the event's context (so the
-plugin records it exactly). A whole-request deadline per endpoint (the seed uses 10 s) turns a
+plugin records it exactly). A whole-request deadline per endpoint (10 s by default) turns a
 stalled response into a named `timeout` instead of a hung user.
 """
 
@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import gevent
+from geventhttpclient.response import HTTPConnectionClosed
 
-from agentload.metrics import Sample
+from agentload.platform.tools import TOOLS
+from agentload.recording.samples import Sample
 from agentload.settings import Settings
-from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name
-from agentload.traffic.sse import SseParser, StreamTiming
-
-SERVICE_METRIC = {
-    "health": "health_check_latency",
-    "intent": "intent_inference_latency",
-    "step": "step_execution_latency",
-    "chat": "chat_response_latency",
-}
-PATHS = {
-    "health": "/api/health",
-    "intent": "/api/intent",
-    "step": "/api/webhooks/execute-step",
-    "chat": "/api/chat",
-}
-TOOLS = ("search_web", "send_email", "create_calendar_event", "book_table", "query_database", "call_api")
+from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name, root_cause
+from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
+from agentload.traffic.iteration import scheduled_start
+from agentload.traffic.streams import DATA_STREAM_HEADER, UI_STREAM_HEADER, StreamDecoder, StreamTiming
 
 
 class RequestFailure(Exception):
@@ -46,30 +37,43 @@ class RequestFailure(Exception):
 class Call:
     """One request to send, built per request (slotted: a frozen dataclass costs a setattr per field)."""
 
-    endpoint: str
-    method: str
-    body: dict[str, Any] | None
+    endpoint: Endpoint
+    body: Any
     headers: dict[str, str]
     stream: bool = False
 
 
 class AgentApi:
-    """One user's view of the platform: headers from settings, a fresh trace id per request."""
+    """One user's view of the platform: headers from settings, a fresh trace id per request.
+
+    `call` sends any `Endpoint`; `health`, `intent`, `step` and `chat` build the platform's own
+    payloads. In an arrival-rate iteration the latency from the scheduled start is recorded too.
+    """
 
     def __init__(self, client: Any, settings: Settings, rng: random.Random | None = None) -> None:
         self.client = client
         self.settings = settings
         self.rng = rng or random.Random()
         self._step_index = 0
+        self._socket_timeout_s = max(settings.timeouts_s.values())
 
-    def health(self, scheduled_at: float | None = None) -> Sample:
-        return self.send(Call("health", "GET", None, self._headers()), scheduled_at)
+    def call(
+        self, endpoint: Endpoint, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Sample:
+        """Send `endpoint` with a trace id, its credentials and `headers`; judge it, record it once."""
+        sent = self._headers(endpoint.auth)
+        if headers:
+            sent.update(headers)
+        return self.send(Call(endpoint, json, sent, endpoint.streams))
 
-    def intent(self, text: str, scheduled_at: float | None = None) -> Sample:
+    def health(self) -> Sample:
+        return self.call(HEALTH)
+
+    def intent(self, text: str) -> Sample:
         body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location()}
-        return self.send(Call("intent", "POST", body, self._headers(user=True)), scheduled_at)
+        return self.call(INTENT, body)
 
-    def step(self, scheduled_at: float | None = None) -> Sample:
+    def step(self) -> Sample:
         self._step_index += 1
         body = {
             "executionId": f"exec-{self.rng.getrandbits(128):032x}",
@@ -77,41 +81,43 @@ class AgentApi:
             "tool": self.rng.choice(TOOLS),
             "input": {"query": "agentload synthetic step"},
         }
-        return self.send(Call("step", "POST", body, self._headers(internal=True)), scheduled_at)
+        return self.call(STEP, body)
 
-    def chat(self, text: str, stream: bool = True, scheduled_at: float | None = None) -> Sample:
+    def chat(self, text: str, stream: bool = True) -> Sample:
         body = {
             "messages": [{"role": "user", "content": text}],
             "userLocation": self._location(),
             "stream": stream,
         }
-        headers = self._headers(user=True)
+        headers = self._headers(CHAT.auth)
         if stream:
             headers["Accept"] = "text/event-stream"
-        return self.send(Call("chat", "POST", body, headers, stream), scheduled_at)
+        return self.send(Call(CHAT, body, headers, stream))
 
-    def _headers(self, user: bool = False, internal: bool = False) -> dict[str, str]:
+    def _headers(self, auth: str = "") -> dict[str, str]:
         headers = {"X-Trace-Id": f"{self.rng.getrandbits(128):032x}"}
-        if user:
+        if auth == "user":
             headers["X-Test-User-Id"] = self.settings.test_user_id
             headers["X-Clerk-Id"] = self.settings.clerk_id
-        if internal:
+        elif auth == "internal":
             headers["X-Internal-System-Key"] = str(self.settings.internal_key)
         return headers
 
     def _location(self) -> dict[str, float]:
         return {"lat": round(self.rng.uniform(-60, 60), 4), "lng": round(self.rng.uniform(-180, 180), 4)}
 
-    def send(self, call: Call, scheduled_at: float | None = None) -> Sample:
+    def send(self, call: Call) -> Sample:
         """Send `call` under its endpoint's deadline and report exactly one sample for it."""
         started = time.perf_counter()
+        scheduled_at = scheduled_start()
         lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
         deadline = self._deadline(call)
+        endpoint = call.endpoint
         try:
             response = self.client.request(
-                call.method,
-                PATHS[call.endpoint],
-                name=SERVICE_METRIC[call.endpoint],
+                endpoint.method,
+                endpoint.path,
+                name=endpoint.metric,
                 headers=call.headers,
                 json=call.body,
                 stream=call.stream,
@@ -141,8 +147,8 @@ class AgentApi:
         A non-streamed request is bounded by the user's socket timeouts (set to the longest
         endpoint timeout), so only streams and endpoints with a shorter timeout need a timer.
         """
-        seconds = self.settings.timeouts_s[call.endpoint]
-        if not call.stream and seconds >= max(self.settings.timeouts_s.values()):
+        seconds = self.settings.timeout_for(call.endpoint.name, call.endpoint.timeout_s)
+        if not call.stream and seconds >= self._socket_timeout_s:
             return None
         deadline = gevent.Timeout(seconds)
         deadline.start()
@@ -153,7 +159,7 @@ class AgentApi:
     ) -> Sample:
         status = response.status_code or 0
         if status == 0:
-            outcome = Outcome(ERROR, failure_name(_root_cause(response.error)))
+            outcome = Outcome(ERROR, failure_name(root_cause(response.error)))
             return self._sample(call, outcome, started, status, lag_ms)
         headers = response.headers or {}
         by_status = classify_status(call.endpoint, status, headers)
@@ -166,31 +172,31 @@ class AgentApi:
                 raise
             return self._sample(call, Outcome(ERROR, "timeout"), started, status, lag_ms)
         except Exception as exc:
-            return self._sample(call, Outcome(ERROR, failure_name(_root_cause(exc))), started, status, lag_ms)
-        outcome = by_status or classify(call.endpoint, status, headers, body, call.body or {})
+            return self._sample(call, Outcome(ERROR, failure_name(root_cause(exc))), started, status, lag_ms)
+        sent = call.body if isinstance(call.body, Mapping) else {}
+        outcome = by_status or classify(call.endpoint, status, headers, body, sent)
         return self._sample(call, outcome, started, status, lag_ms)
 
     def _read_stream(
         self, call: Call, response: Any, started: float, deadline: gevent.Timeout | None, lag_ms: float | None
     ) -> Sample:
-        timing, broken = read_events(response._response, started, deadline)
+        stream = response._response
+        decoder = StreamDecoder(stream_headers(stream), self.settings.stream_format)
+        timing, broken = read_events(stream, decoder, started, deadline)
         ended = time.perf_counter()
-        if broken is None and timing.malformed:
-            broken = f"invalid stream: {timing.malformed}"
-        elif broken is None and not timing.done:
-            broken = "truncated stream"
-        outcome = Outcome(ERROR, broken) if broken else Outcome(OK)
+        failure = broken or timing.failure
         return Sample(
-            metric=SERVICE_METRIC[call.endpoint],
+            metric=call.endpoint.metric,
             latency_ms=(ended - started) * 1000,
-            outcome=outcome.kind,
-            failure=outcome.failure,
+            outcome=ERROR if failure else OK,
+            failure=failure,
             status=response.status_code,
             ttft_ms=timing.ttft_ms,
             inter_token_ms=tuple(timing.gaps_ms),
             output_tokens=timing.output_tokens,
             tokens_per_second=timing.tokens_per_second(ended),
             schedule_lag_ms=lag_ms,
+            stream_format=decoder.format,
         )
 
     def _sample(
@@ -198,7 +204,7 @@ class AgentApi:
     ) -> Sample:
         latency = (time.perf_counter() - started) * 1000
         return Sample(
-            SERVICE_METRIC[call.endpoint],
+            call.endpoint.metric,
             latency,
             outcome.kind,
             outcome.failure,
@@ -209,33 +215,38 @@ class AgentApi:
     def _report_timeout(self, call: Call, started: float, lag_ms: float | None) -> Sample:
         sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
         self.client.request_event.fire(
-            request_type=call.method,
-            name=SERVICE_METRIC[call.endpoint],
+            request_type=call.endpoint.method,
+            name=call.endpoint.metric,
             response_time=sample.latency_ms,
             response_length=0,
             exception=RequestFailure("timeout"),
             context={"agentload": sample},
             start_time=time.time() - sample.latency_ms / 1000,
-            url=PATHS[call.endpoint],
+            url=call.endpoint.path,
             response=None,
         )
         return sample
 
 
+def stream_headers(stream: Any) -> dict[str, str]:
+    """The headers that choose a stream's format, with lower-case names."""
+    names = ("content-type", UI_STREAM_HEADER, DATA_STREAM_HEADER)
+    return {name: str(stream.get(name) or "") for name in names}
+
+
 def read_events(
-    stream: Any, started: float, deadline: gevent.Timeout | None
+    stream: Any, decoder: StreamDecoder, started: float, deadline: gevent.Timeout | None
 ) -> tuple[StreamTiming, str | None]:
-    """Read SSE lines as they arrive; returns the timing and a failure name if the read broke."""
+    """Decode the body as it arrives; returns the timing and a failure name if the read broke."""
     timing = StreamTiming(started_at=started)
-    parser = SseParser()
     try:
         while not timing.done:
-            line = stream.readline(b"\n")
-            if not line:
-                break
+            data = read_available(stream)
             arrived = time.perf_counter()
-            for data in parser.feed(line):
-                timing.on_event(data, arrived)
+            for chunk in decoder.feed(data) if data else decoder.end():
+                timing.on_chunk(chunk, arrived)
+            if not data:
+                break
     except gevent.Timeout as exc:
         if exc is not deadline:
             raise
@@ -247,8 +258,36 @@ def read_events(
     return timing, None
 
 
+def read_available(stream: Any) -> bytes:
+    """Whatever body bytes have arrived, waiting only for the first; b"" at the end of the body.
+
+    geventhttpclient's `read(n)` waits for n bytes and `readline` for a newline, but a plain-text
+    chunk has no newline and no known size: TTFT is when its first bytes arrive. So this takes one
+    `recv` at a time through the response's parser (which strips the chunked framing) and hands
+    over the parsed body. A connection closed before the body's end (an unterminated chunked body)
+    raises, as geventhttpclient's own readers do.
+    """
+    buffer = stream._body_buffer
+    while not buffer and not stream.message_complete:
+        sock = stream._sock
+        if sock is None:
+            raise HTTPConnectionClosed("connection closed before the end of the body")
+        try:
+            data = sock.recv(stream.block_size)
+            stream.feed(data)
+        except BaseException:
+            stream.release()
+            raise
+        if not data and not stream.message_complete:
+            stream.release()
+            raise HTTPConnectionClosed("connection closed before the end of the body")
+    data = bytes(buffer)
+    del buffer[:]
+    return data
+
+
 def _stream_failure(exc: BaseException) -> str:
-    name = failure_name(_root_cause(exc))
+    name = failure_name(root_cause(exc))
     return "truncated stream" if name in ("connection reset", "invalid response") else name
 
 
@@ -259,13 +298,6 @@ def _abandon(stream: Any, timing: StreamTiming, failure: str) -> tuple[StreamTim
 
 
 def _drain(stream: Any) -> None:
-    """Consume the bytes after [DONE] (the chunked terminator) so the connection can be reused."""
-    while stream.readline(b"\n"):
+    """Consume the bytes after the end event (the chunked terminator) so the connection can be reused."""
+    while read_available(stream):
         pass
-
-
-def _root_cause(exc: BaseException | None) -> BaseException:
-    """geventhttpclient wraps the real socket error in RetriesExceeded; unwrap it for naming."""
-    while exc is not None and getattr(exc, "original", None) is not None:
-        exc = exc.original
-    return exc if exc is not None else RuntimeError("unknown failure")

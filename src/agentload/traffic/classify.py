@@ -13,21 +13,18 @@ import errno
 import json
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from agentload.recording.samples import Sample
+from agentload.traffic.endpoints import Endpoint
+from agentload.traffic.iteration import scheduled_start
 
 OK = "ok"
 ERROR = "error"
 SHED = "shed"
-
-EXPECTED_STATUS: dict[str, frozenset[int]] = {
-    "health": frozenset({200}),
-    "intent": frozenset({200}),
-    "step": frozenset({200, 202}),
-    "chat": frozenset({200}),
-}
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -65,64 +62,78 @@ def failure_name(exc: BaseException) -> str:
     return f"connection error: {type(exc).__name__}"
 
 
-def classify_status(endpoint: str, status: int, headers: Mapping[str, str]) -> Outcome | None:
+def classify_status(endpoint: Endpoint, status: int, headers: Mapping[str, str]) -> Outcome | None:
     """Judge the status line alone; None means "expected, now check the body"."""
-    if status == 429:
-        return Outcome(SHED, "shed: http 429")
-    if status == 503 and _header(headers, "retry-after"):
-        return Outcome(SHED, "shed: http 503")
-    if status not in EXPECTED_STATUS[endpoint]:
+    shed = shed_outcome(status, headers)
+    if shed is not None:
+        return shed
+    if status not in endpoint.expected:
         return Outcome(ERROR, f"http {status}")
     return None
 
 
+def shed_outcome(status: int, headers: Mapping[str, str] | None) -> Outcome | None:
+    """429, or 503 with Retry-After: the platform shed the request (graceful), not an error."""
+    if status == 429:
+        return Outcome(SHED, "shed: http 429")
+    if status == 503 and headers and _header(headers, "retry-after"):
+        return Outcome(SHED, "shed: http 503")
+    return None
+
+
 def classify(
-    endpoint: str, status: int, headers: Mapping[str, str], body: bytes, sent: Mapping[str, Any]
+    endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes, sent: Mapping[str, Any]
 ) -> Outcome:
     """Classify a complete (non-streamed) response to `sent` on `endpoint`."""
     by_status = classify_status(endpoint, status, headers)
     if by_status is not None:
         return by_status
-    if endpoint == "step" and status == 202:
-        return SUCCESS  # accepted for asynchronous execution: no result to check yet
+    if status in endpoint.no_body or endpoint.check is None:
+        return SUCCESS
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return Outcome(ERROR, "invalid body: not JSON")
-    problem = BODY_CHECKS[endpoint](document, sent)
+    problem = endpoint.check(document, sent)
     return Outcome(ERROR, f"invalid body: {problem}") if problem else SUCCESS
 
 
-def _check_health(document: Any, sent: Mapping[str, Any]) -> str | None:
-    return None if isinstance(document, dict) and document.get("status") == "ok" else "status is not ok"
+def classify_event(
+    status: int, headers: Mapping[str, str] | None, exception: BaseException | None
+) -> Outcome:
+    """Judge a request some other user class reported to Locust (plain `self.client.get(...)`).
+
+    Locust already decided success or failure; this names it the way the suite's own requests
+    are named: shedding apart, `http <status>` for an HTTP failure, the transport failure's name
+    (`connection refused`, `timeout`, ...) when there was no response, else the exception's text.
+    """
+    if exception is None:
+        return SUCCESS
+    shed = shed_outcome(status, headers)
+    if shed is not None:
+        return shed
+    if status >= 400:
+        return Outcome(ERROR, f"http {status}")
+    if not status and not _is_reported_failure(exception):
+        return Outcome(ERROR, failure_name(root_cause(exception)))
+    return Outcome(ERROR, _failure_text(exception))
 
 
-def _check_intent(document: Any, sent: Mapping[str, Any]) -> str | None:
-    intent = document.get("intent") if isinstance(document, dict) else None
-    if not isinstance(intent, dict) or not isinstance(intent.get("type"), str):
-        return "intent.type missing"
-    return None
+def _is_reported_failure(exc: BaseException) -> bool:
+    """`response.failure(...)` and hand-fired events carry the user's own words, not a socket error."""
+    return type(exc).__name__ in ("CatchResponseError", "RequestFailure") or type(exc) is Exception
 
 
-def _check_step(document: Any, sent: Mapping[str, Any]) -> str | None:
-    if not isinstance(document, dict) or document.get("executionId") != sent.get("executionId"):
-        return "executionId not echoed"
-    return None
+def _failure_text(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _check_chat(document: Any, sent: Mapping[str, Any]) -> str | None:
-    message = document.get("message") if isinstance(document, dict) else None
-    if not isinstance(message, dict) or not isinstance(message.get("content"), str):
-        return "message.content missing"
-    return None
-
-
-BODY_CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
-    "health": _check_health,
-    "intent": _check_intent,
-    "step": _check_step,
-    "chat": _check_chat,
-}
+def root_cause(exc: BaseException | None) -> BaseException:
+    """geventhttpclient wraps the real socket error in RetriesExceeded; unwrap it for naming."""
+    while exc is not None and getattr(exc, "original", None) is not None:
+        exc = exc.original
+    return exc if exc is not None else RuntimeError("unknown failure")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -130,3 +141,21 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name:
             return value
     return None
+
+
+def event_sample(
+    name: str, response_time: float, exception: BaseException | None, response: Any
+) -> Sample:
+    """The sample of a request that reached Locust's request event without one of ours attached.
+
+    Its metric is the request's name; inside an arrival-rate iteration the latency from the
+    scheduled start is kept too (the request started `response_time` ago).
+    """
+    status = int(getattr(response, "status_code", 0) or 0)
+    outcome = classify_event(status, getattr(response, "headers", None), exception)
+    scheduled_at = scheduled_start()
+    lag_ms = None
+    if scheduled_at is not None:
+        lag_ms = max(0.0, (time.perf_counter() - scheduled_at) * 1000 - float(response_time or 0.0))
+    latency = float(response_time or 0.0)
+    return Sample(str(name), latency, outcome.kind, outcome.failure, status, schedule_lag_ms=lag_ms)

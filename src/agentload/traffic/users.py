@@ -1,17 +1,22 @@
-"""Locust users: one per endpoint, plus the seed's load mix. Each does exactly one request per `act()`.
+"""The suite's Locust users: one per endpoint, and the production-like mixes, as plain Locust classes.
 
-`act(scheduled_at=None)` is the contract the profiles rely on: closed-loop users call it from
-their task; the arrival-rate executor calls it with the time the iteration was due. The users are
-abstract: a profile turns them into concrete, named scenario classes.
+Every class here is an ordinary `FastHttpUser` with `@task` methods, so `--show-task-ratio`,
+`--tags` and the web UI's class picker work as for any locustfile. `AgentUser` is the base a
+locustfile author subclasses: it gives `self.api` (the platform's endpoints, or any `Endpoint`,
+judged and recorded exactly) and `self.payloads` (the prompt files). When a shape runs a class on an
+`ArrivalRate` schedule, the class's one instance per process becomes the open-model executor and
+runs one of its weighted tasks per scheduled iteration (see `profiles/arrival.py`).
 """
 
 from __future__ import annotations
 
 import random
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, between, tag, task
 
+from agentload.profiles.arrival import ArrivalExecutor, arrival_schedule
+from agentload.run_context import run_context
 from agentload.traffic.api import AgentApi
 from agentload.traffic.payloads import load_payloads
 
@@ -23,99 +28,113 @@ CHAT_METRICS = (
     "chat_tokens_per_second",
 )
 
-LOAD_MIX = (("simple_chat", 50), ("multi_intent", 30), ("intent_parsing", 15), ("health", 5))
-"""The seed's traffic mix: 50% simple chat, 30% complex multi-intent, 15% intent parsing, 5% health."""
-
-STRESS_MIX = (("simple_chat", 40), ("multi_intent", 30), ("intent_parsing", 25), ("health", 5))
-
 
 class AgentUser(FastHttpUser):
-    """Base user: settings and payloads come from the plugin's per-process state, never from import."""
+    """Base user: the platform's API as `self.api`, settings and payloads from the run, not from import."""
 
     abstract = True
     wait_time = between(0.5, 1.5)
     metrics: ClassVar[tuple[str, ...]] = ()
     """The latency metrics this user produces, so budgets on metrics a profile never sends are skipped."""
 
-    def __init__(self, environment) -> None:
-        suite = environment.agentload
-        self.host = self.host or suite.settings.base_url
-        self.network_timeout = max(suite.settings.timeouts_s.values())
+    def __init__(self, environment: Any) -> None:
+        run = run_context(environment)
+        self.host = self.host or run.settings.base_url
+        self.network_timeout = max(run.settings.timeouts_s.values())
         self.connection_timeout = self.network_timeout
+        self._arrival = arrival_schedule(environment, type(self))
+        if self._arrival is not None:  # one executor shares its client among every iteration
+            self.concurrency = self._arrival.max_concurrency
         super().__init__(environment)
         self.rng = random.Random()
-        self.api = AgentApi(self.client, suite.settings, self.rng)
-        self.payloads = load_payloads(suite.data_dir)
+        self.api = AgentApi(self.client, run.settings, self.rng)
+        self.payloads = load_payloads(run.data_dir)
 
-    def act(self, scheduled_at: float | None = None) -> None:
-        raise NotImplementedError
+    def run(self) -> None:
+        if self._arrival is None:
+            super().run()
+        else:
+            ArrivalExecutor(self, self._arrival).run()
 
     def context(self) -> dict[str, str]:
-        """Every request names its scenario (the concrete class), for the InfluxDB `scenario` tag."""
+        """Every request names its scenario (the class), for the InfluxDB `scenario` tag."""
         return {"scenario": type(self).__name__}
 
-    @task
-    def run_once(self) -> None:
-        self.act()
 
+class HealthCheck(AgentUser):
+    """GET /api/health: the cheapest request, for connectivity and overhead baselines."""
 
-class HealthUser(AgentUser):
-    abstract = True
     metrics = ("health_check_latency",)
 
-    def act(self, scheduled_at: float | None = None) -> None:
-        self.api.health(scheduled_at)
+    @task
+    def health(self) -> None:
+        self.api.health()
 
 
-class IntentUser(AgentUser):
-    abstract = True
+class IntentInference(AgentUser):
+    """POST /api/intent with a random utterance: the intent-inference budget."""
+
     metrics = ("intent_inference_latency",)
 
-    def act(self, scheduled_at: float | None = None) -> None:
-        self.api.intent(self.payloads.pick("intent_utterances", self.rng), scheduled_at)
+    @task
+    def intent_parsing(self) -> None:
+        self.api.intent(self.payloads.pick("intent_utterances", self.rng))
 
 
-class StepUser(AgentUser):
-    abstract = True
+class StepExecution(AgentUser):
+    """POST /api/webhooks/execute-step with a fresh execution id: the step (tool call) budget."""
+
     metrics = ("step_execution_latency",)
 
-    def act(self, scheduled_at: float | None = None) -> None:
-        self.api.step(scheduled_at)
+    @task
+    def execute_step(self) -> None:
+        self.api.step()
 
 
-class ChatUser(AgentUser):
-    abstract = True
+class ChatResponse(AgentUser):
+    """A streamed chat answer to a simple question: total latency, time to first token, tokens."""
+
     metrics = CHAT_METRICS
 
-    def act(self, scheduled_at: float | None = None) -> None:
-        self.api.chat(self.payloads.pick("simple_questions", self.rng), scheduled_at=scheduled_at)
+    @task
+    def simple_chat(self) -> None:
+        self.api.chat(self.payloads.pick("simple_questions", self.rng))
 
 
-class LoadMixUser(AgentUser):
-    """The seed's production-like mix; weights drawn per iteration so proportions hold over a run."""
+class LoadMix(AgentUser):
+    """Production-like traffic: 50% simple chat, 30% multi-intent chat, 15% intent parsing, 5% health."""
 
-    abstract = True
-    mix = LOAD_MIX
     metrics = (*CHAT_METRICS, "intent_inference_latency", "health_check_latency")
 
-    def act(self, scheduled_at: float | None = None) -> None:
-        kind = choose(self.mix, self.rng)
-        if kind == "simple_chat":
-            self.api.chat(self.payloads.pick("simple_questions", self.rng), scheduled_at=scheduled_at)
-        elif kind == "multi_intent":
-            self.api.chat(self.payloads.pick("multi_intent_requests", self.rng), scheduled_at=scheduled_at)
-        elif kind == "intent_parsing":
-            self.api.intent(self.payloads.pick("intent_utterances", self.rng), scheduled_at)
-        else:
-            self.api.health(scheduled_at)
+    @tag("chat")
+    @task(50)
+    def simple_chat(self) -> None:
+        self.api.chat(self.payloads.pick("simple_questions", self.rng))
+
+    @tag("chat")
+    @task(30)
+    def multi_intent(self) -> None:
+        self.api.chat(self.payloads.pick("multi_intent_requests", self.rng))
+
+    @tag("intent")
+    @task(15)
+    def intent_parsing(self) -> None:
+        self.api.intent(self.payloads.pick("intent_utterances", self.rng))
+
+    @tag("health")
+    @task(5)
+    def health(self) -> None:
+        self.api.health()
 
 
-class StressMixUser(LoadMixUser):
-    abstract = True
-    mix = STRESS_MIX
+class StressMix(AgentUser):
+    """The stress mix: LoadMix's tasks weighted 40/30/25/5, with shorter waits."""
+
+    metrics = LoadMix.metrics
     wait_time = between(0.1, 0.5)
-
-
-def choose(mix: tuple[tuple[str, int], ...], rng: random.Random) -> str:
-    """One request kind drawn by weight, independently per iteration."""
-    return rng.choices([kind for kind, _ in mix], weights=[weight for _, weight in mix])[0]
+    tasks: ClassVar[Any] = {
+        LoadMix.simple_chat: 40,
+        LoadMix.multi_intent: 30,
+        LoadMix.intent_parsing: 25,
+        LoadMix.health: 5,
+    }

@@ -5,7 +5,9 @@ import random
 
 import pytest
 
-from agentload.metrics import Aggregate, Histogram, Recorder, Sample, record_sample
+from agentload.recording.histogram import Histogram
+from agentload.recording.recorder import Aggregate, Recorder
+from agentload.recording.samples import Sample, record_sample
 
 
 def exact_percentile(values: list[float], percent: float) -> float:
@@ -50,7 +52,7 @@ def test_merge_is_exact() -> None:
 
 
 def test_memory_is_bounded_by_buckets_not_samples() -> None:
-    """A million samples in a narrow band use a few thousand buckets at most."""
+    """200,000 samples in a narrow band use a few thousand buckets at most."""
     histogram = Histogram()
     rng = random.Random(3)
     for _ in range(200_000):

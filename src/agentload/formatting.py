@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from agentload.metrics import COUNT, DURATION, METRICS, RATE
+from agentload.recording.metrics import COUNT, DURATION, RATE, kind_of
 
 
 def _round(value: float, digits: int = 4) -> float:
@@ -73,7 +73,7 @@ def format_percent(ratio: float | None) -> str:
 
 def format_value(metric: str, value: float | None) -> str:
     """`value` in the unit of `metric`'s kind (durations for `*_latency`, % for rates, ...)."""
-    kind = METRICS.get(metric)
+    kind = kind_of(metric)
     if kind == DURATION:
         return format_duration(value)
     if kind == RATE:
@@ -94,6 +94,6 @@ def format_ci(metric: str, low: float | None, high: float | None) -> str:
 
 def format_threshold(metric: str, comparison: str, threshold: float) -> str:
     """`< 800ms`, `> 20`, `< 1.00%`; counts are "at most"/"at least" budgets, so `<= 0`."""
-    if METRICS.get(metric) == COUNT:
+    if kind_of(metric) == COUNT:
         comparison = {"<": "<=", ">": ">="}.get(comparison, comparison)
     return f"{comparison} {format_value(metric, threshold)}"

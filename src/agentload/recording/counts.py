@@ -11,8 +11,8 @@ holds the one definition of "failed" that the gate uses too.
 
 from __future__ import annotations
 
-from agentload.budgets.model import Verdict
-from agentload.metrics import Snapshot
+from agentload.recording.recorder import Snapshot
+from agentload.recording.samples import STREAM_FORMAT_PREFIX
 
 
 def is_shed(failure: str) -> bool:
@@ -46,6 +46,11 @@ def error_rate(snapshot: Snapshot, *, shed_counts_as_error: bool = True) -> floa
     return ratio(snapshot.failed(shed_counts_as_error), snapshot.counter("requests"))
 
 
-def incomplete_reasons(snapshot: Snapshot, verdict: Verdict) -> list[str]:
-    """Why the run is incomplete, from the verdict and the snapshot, in order and without duplicates."""
-    return list(dict.fromkeys([*verdict.incomplete, *snapshot.incomplete]))
+def stream_formats(snapshot: Snapshot) -> dict[str, int]:
+    """Streamed answers per wire format seen (`{"ai-sdk": 120}`), most first (ties by name)."""
+    pairs = [
+        (name.removeprefix(STREAM_FORMAT_PREFIX), int(n))
+        for name, n in snapshot.counters.items()
+        if name.startswith(STREAM_FORMAT_PREFIX) and n
+    ]
+    return dict(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))

@@ -27,14 +27,14 @@ WATCH_S = 0.5
 
 def install_worker(environment: Any) -> None:
     runner: WorkerRunner = environment.runner
-    suite = environment.agentload
+    run = environment.agentload
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
-        data[REPORT_KEY] = suite.recorder.drain()
+        data[REPORT_KEY] = run.recorder.drain()
 
     def on_flush(environment: Any, msg: Any, **_: Any) -> None:
         runner.stop()
-        runner.send_message(FINAL, {"client_id": runner.client_id, REPORT_KEY: suite.recorder.drain()})
+        runner.send_message(FINAL, {"client_id": runner.client_id, REPORT_KEY: run.recorder.drain()})
 
     environment.events.report_to_master.add_listener(on_report_to_master)
     runner.register_message(FLUSH, on_flush)
@@ -42,15 +42,15 @@ def install_worker(environment: Any) -> None:
 
 def install_master(environment: Any) -> None:
     runner: MasterRunner = environment.runner
-    suite = environment.agentload
+    run = environment.agentload
     pending: set[str] = set()
 
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
         if REPORT_KEY in data:
-            suite.aggregate.merge_wire(data[REPORT_KEY])
+            run.aggregate.merge_wire(data[REPORT_KEY])
 
     def on_final(environment: Any, msg: Any, **_: Any) -> None:
-        suite.aggregate.merge_wire(msg.data[REPORT_KEY])
+        run.aggregate.merge_wire(msg.data[REPORT_KEY])
         pending.discard(msg.data["client_id"])
 
     def on_test_stop(environment: Any, **_: Any) -> None:
@@ -64,7 +64,7 @@ def install_master(environment: Any) -> None:
         for worker_id in sorted(pending):
             note = f"lost worker {worker_id}: no final report"
             logger.warning(note)
-            suite.aggregate.incomplete.append(note)
+            run.aggregate.incomplete.append(note)
 
     watch = WorkerWatch(environment)
     environment.events.worker_report.add_listener(on_worker_report)
@@ -79,7 +79,7 @@ class WorkerWatch:
 
     def __init__(self, environment: Any) -> None:
         self.runner: MasterRunner = environment.runner
-        self.suite = environment.agentload
+        self.run = environment.agentload
         self.known: set[str] = set()
         self.greenlet: gevent.Greenlet | None = None
 
@@ -89,10 +89,10 @@ class WorkerWatch:
     def check(self) -> None:
         current = self.live()
         for worker_id in sorted(self.known - current):
-            elapsed = time.time() - (self.suite.started_at or time.time())
+            elapsed = time.time() - (self.run.started_at or time.time())
             note = f"lost worker {worker_id} at t={elapsed:.0f}s"
             logger.error("%s; finishing the run with what it has", note)
-            self.suite.aggregate.incomplete.append(note)
+            self.run.aggregate.incomplete.append(note)
         self.known = current
 
     def start(self, **_: Any) -> None:
@@ -117,13 +117,13 @@ LOCAL_FLUSH_S = 1.0
 
 def install_local(environment: Any) -> None:
     """Drain the local recorder into the aggregate every second while a test runs."""
-    suite = environment.agentload
+    run = environment.agentload
     flusher: list[gevent.Greenlet] = []
 
     def flush_forever() -> None:
         while True:
             gevent.sleep(LOCAL_FLUSH_S)
-            suite.aggregate.merge_wire(suite.recorder.drain())
+            run.aggregate.merge_wire(run.recorder.drain())
 
     def on_test_start(**_: Any) -> None:
         flusher.append(gevent.spawn(flush_forever))
@@ -131,7 +131,7 @@ def install_local(environment: Any) -> None:
     def on_test_stop(**_: Any) -> None:
         while flusher:
             flusher.pop().kill(block=False)
-        suite.aggregate.merge_wire(suite.recorder.drain())
+        run.aggregate.merge_wire(run.recorder.drain())
 
     environment.events.test_start.add_listener(on_test_start)
     environment.events.test_stop.add_listener(on_test_stop)

@@ -13,8 +13,9 @@ from typing import Any
 
 import gevent
 
-from agentload.profiles import ProfileShape, fixed_load, scaled, stage_label_at, stage_windows
-from agentload.profiles.schedule import Profile
+from agentload.profiles.options import fixed_load
+from agentload.profiles.schedule import Profile, scaled, stage_label_at, stage_windows
+from agentload.profiles.shape import ScenarioShape
 
 TICK_S = 0.25
 
@@ -22,7 +23,7 @@ TICK_S = 0.25
 def active_profile(environment: Any) -> Profile | None:
     """The time-scaled profile this run follows, or None (no profile shape, or -u/-t given)."""
     shape = getattr(environment, "shape_class", None)
-    if not isinstance(shape, ProfileShape) or shape.profile is None or fixed_load(environment):
+    if not isinstance(shape, ScenarioShape) or shape.profile is None or fixed_load(environment):
         return None
     return scaled(shape.profile, environment.agentload.settings.time_scale)
 

@@ -1,0 +1,170 @@
+"""Per-process recording and run-wide merging: `Recorder` → drained deltas → `Aggregate` → `Snapshot`.
+
+A `Recorder` lives in every process and holds what was recorded since it was last drained, per
+stage; an `Aggregate` (on the master, or the local runner) merges drained deltas in wire form and
+produces `Snapshot`s, the plain data the verdict and the reporters read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentload.recording.histogram import Histogram
+
+
+@dataclass
+class Delta:
+    """What one process recorded in one stage since the last drain: histograms and counters."""
+
+    histograms: dict[str, Histogram] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: Delta) -> None:
+        for name, histogram in other.histograms.items():
+            self.histograms.setdefault(name, Histogram()).merge(histogram)
+        _add_counts(self.counters, other.counters)
+        _add_counts(self.errors, other.errors)
+
+    def is_empty(self) -> bool:
+        return not (self.histograms or self.counters or self.errors)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "h": {name: h.to_wire() for name, h in self.histograms.items()},
+            "c": dict(self.counters),
+            "e": dict(self.errors),
+        }
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Delta:
+        return cls(
+            histograms={name: Histogram.from_wire(h) for name, h in wire["h"].items()},
+            counters={str(k): int(v) for k, v in wire["c"].items()},
+            errors={str(k): int(v) for k, v in wire["e"].items()},
+        )
+
+
+def _add_counts(into: dict[str, int], counts: Mapping[str, int]) -> None:
+    for key, n in counts.items():
+        into[key] = into.get(key, 0) + n
+
+
+class Recorder:
+    """Per-process sink for samples, kept per stage, drained into an `Aggregate` by the owner.
+
+    `stage` is set by whoever knows the schedule (the profile); samples go into the current one.
+    """
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self._pending: dict[str, Delta] = {}
+
+    def _delta(self) -> Delta:
+        delta = self._pending.get(self.stage)
+        if delta is None:
+            delta = self._pending[self.stage] = Delta()
+        return delta
+
+    def observe(self, metric: str, value: float) -> None:
+        histograms = self._delta().histograms
+        histogram = histograms.get(metric)
+        if histogram is None:
+            histogram = histograms[metric] = Histogram()
+        histogram.record(value)
+
+    def count(self, counter: str, n: int = 1) -> None:
+        counters = self._delta().counters
+        counters[counter] = counters.get(counter, 0) + n
+
+    def error(self, name: str) -> None:
+        errors = self._delta().errors
+        errors[name] = errors.get(name, 0) + 1
+
+    def drain(self) -> dict[str, dict[str, Any]]:
+        """Hand over everything recorded so far, per stage, in wire form, and start afresh."""
+        pending, self._pending = self._pending, {}
+        return {stage: delta.to_wire() for stage, delta in pending.items() if not delta.is_empty()}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Plain data the verdict and reporters read: no Locust objects, no live references."""
+
+    histograms: Mapping[str, Histogram]
+    counters: Mapping[str, int]
+    errors: Mapping[str, int]
+    stages: Mapping[str, Delta] = field(default_factory=dict)
+    incomplete: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def counter(self, name: str) -> int:
+        return int(self.counters.get(name, 0))
+
+    def failed(self, shed_counts_as_error: bool = True) -> int:
+        """Requests that count as errors (the `error_rate` numerator): hard errors, plus shed ones
+        unless the budgets' policy says shedding is not an error. The gate and every reporter use it."""
+        return self.counter("errors") + (self.counter("shed") if shed_counts_as_error else 0)
+
+
+class Aggregate:
+    """Merges drained deltas from every process, in arrival order, per stage.
+
+    It also keeps the deltas of the last `RECENT_S` seconds, so live views (the web UI's Budgets
+    tab) can show a statistic over a recent window as well as cumulatively.
+    """
+
+    RECENT_S = 120.0
+
+    def __init__(self) -> None:
+        self.stages: dict[str, Delta] = {}
+        self.incomplete: list[str] = []
+        self._recent: deque[tuple[float, Delta]] = deque()
+
+    def merge_wire(self, drained: Mapping[str, Mapping[str, Any]], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        arrived = Delta()
+        for stage, wire in drained.items():
+            delta = Delta.from_wire(wire)
+            self.stages.setdefault(stage, Delta()).merge(delta)
+            arrived.merge(delta)
+        if not arrived.is_empty():
+            self._recent.append((now, arrived))
+        while self._recent and self._recent[0][0] < now - self.RECENT_S:
+            self._recent.popleft()
+
+    def window(self, seconds: float, now: float | None = None) -> Snapshot:
+        """What arrived in the last `seconds` (at most RECENT_S), as a snapshot without stages."""
+        now = time.monotonic() if now is None else now
+        recent = Delta()
+        for arrived_at, delta in self._recent:
+            if arrived_at >= now - seconds:
+                recent.merge(delta)
+        return Snapshot(histograms=recent.histograms, counters=recent.counters, errors=recent.errors)
+
+    def total(self) -> Delta:
+        whole = Delta()
+        for delta in self.stages.values():
+            whole.merge(delta)
+        return whole
+
+    def snapshot(self, meta: Mapping[str, Any] | None = None) -> Snapshot:
+        whole = self.total()
+        stages = {}
+        for name, delta in self.stages.items():
+            copy = Delta()
+            copy.merge(delta)
+            stages[name] = copy
+        return Snapshot(
+            histograms=whole.histograms,
+            counters=whole.counters,
+            errors=whole.errors,
+            stages=stages,
+            incomplete=tuple(self.incomplete),
+            meta=dict(meta or {}),
+        )
+
