@@ -42,9 +42,10 @@ def test_workers_without_the_key_are_refused_and_fabricated_reports_never_count(
     key = "ck-" + secrets.token_hex(16)
     wrong = "wrong-" + secrets.token_hex(16)
     rogue_id = "rogue_" + secrets.token_hex(8)
+    env = {"AGENTLOAD_CLUSTER_KEY": key, "LOCUST_LOGLEVEL": "DEBUG"}  # give a leak every chance to show
     with start_platform(*FAST) as platform:
         cluster = Cluster(
-            tmp_path, platform.url, LENIENT, workers=2, time_scale="20", env={"AGENTLOAD_CLUSTER_KEY": key}
+            tmp_path, platform.url, LENIENT, workers=2, time_scale="20", env=env
         )
         wrong_worker = cluster.add_worker({"AGENTLOAD_CLUSTER_KEY": wrong})
         keyless_worker = cluster.add_worker({"AGENTLOAD_CLUSTER_KEY": ""})
