@@ -169,8 +169,7 @@ def blip(tmp_path, nft: str) -> dict:
 
 @pytest.mark.slow
 def test_cut_off_worker_stops_itself_and_a_blip_is_survived(tmp_path) -> None:
-    """A worker cut off for good stops its users within 5 s and the master exits 3 naming it; a 1 s cut
-    changes nothing: the merged count still equals what the platform served."""
+    """A cut-off worker stops itself within 5 s, the master exits 3 naming it; a 1 s cut changes nothing."""
     nft = require_nft()
     (tmp_path / "cut").mkdir()
     (tmp_path / "blip").mkdir()
