@@ -164,9 +164,9 @@ class Gatekeeper:
 def install_master(environment: Any) -> None:
     runner = environment.runner
     key = environment.agentload.settings.cluster_key
+    for msg_type in (HELLO, JOIN):  # without a key, or a repeated answer after admission: nothing to do
+        runner.register_message(msg_type, lambda **_: None)
     if key is None:
-        for msg_type in (HELLO, JOIN):
-            runner.register_message(msg_type, lambda **_: None)
         return
     gate = Gatekeeper(environment, key)
     runner.handle_message = gate.handle  # the instance attribute shadows MasterRunner.handle_message
