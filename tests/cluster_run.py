@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from locust_run import ROOT
+from tools import free_port
 
 # Budgets that a short run against a fast platform passes, and the fast platform's flags.
 LENIENT = """budgets:
@@ -54,11 +54,6 @@ def log_samples(environment, **_):
     environment.events.request.add_listener(on_request)
 """
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:

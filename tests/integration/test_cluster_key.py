@@ -23,8 +23,9 @@ import pytest
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from cluster_run import FAST, LENIENT, Cluster, free_port
+from cluster_run import FAST, LENIENT, Cluster
 from locust_run import LOCUSTFILES, ROOT
+from tools import free_port
 
 ROGUE = Path(__file__).resolve().parents[1] / "rogue_worker.py"
 REFUSED_LINE = re.compile(r"the master refused this worker \((\S+)\): (.+)")

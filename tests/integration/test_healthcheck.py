@@ -9,8 +9,9 @@ import pytest
 
 from agentload.platform.process import start_platform
 
-from cluster_run import free_port, wait_until
+from cluster_run import wait_until
 from locust_run import LOCUSTFILES, ROOT
+from tools import free_port
 
 
 def healthcheck(pid: int) -> subprocess.CompletedProcess[str]:
