@@ -21,10 +21,11 @@ from agentload import gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import influx, webui
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.profiles.capacity_run import CapacityShape
 from agentload.recording import merge, metrics, stages
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
-from agentload.settings import SettingsError, load, redact_url
+from agentload.settings import SettingsError, load, load_capacity, redact_url
 from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
 from agentload.traffic.streams import FORMATS
@@ -69,6 +70,26 @@ def add_options(parser: Any) -> None:
         help="chat stream format: auto (default, from each response) or one of "
         f"{', '.join(FORMATS)} (env AGENTLOAD_STREAM_FORMAT)",
     )
+    capacity = parser  # the options of locustfiles/capacity.py
+    capacity.add_argument(
+        "--capacity-scenario", default=None, include_in_web_ui=False,
+        help="whose arrival rate to sweep: intent, step, chat or load_mix (default)",
+    )
+    capacity.add_argument(
+        "--capacity-target", default=None, include_in_web_ui=False,
+        help="requests/s the capacity must reach for exit 0 (default: none)",
+    )
+    capacity.add_argument(
+        "--capacity-start", default=None, include_in_web_ui=False, help="first step's rate per s (default 10)"
+    )
+    capacity.add_argument(
+        "--capacity-tolerance", default=None, include_in_web_ui=False,
+        help="stop bisecting when held and broken rates are this close, relative (default 0.05)",
+    )
+    capacity.add_argument(
+        "--capacity-max-concurrency", default=None, include_in_web_ui=False,
+        help="iterations in flight before one is dropped (default 500)",
+    )
     influx.add_influx_options(parser)
     # The web UI binds to loopback unless told otherwise (--web-host 0.0.0.0, with --web-login).
     parser.set_defaults(web_host="127.0.0.1")
@@ -99,6 +120,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
     environment.agentload = run
+    _check_capacity(environment, runner)
     metrics.bind(run.recorder)
     try:
         influx.install(environment)  # None when disabled
@@ -124,6 +146,18 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     else:
         merge.install_local(environment)
     webui.install(environment)
+
+
+def _check_capacity(environment: Any, runner: Any) -> None:
+    """A capacity sweep: its options are checked before any load, and it runs in one process."""
+    if not isinstance(environment.shape_class, CapacityShape):
+        return
+    if isinstance(runner, MasterRunner | WorkerRunner):
+        config_error("the capacity sweep runs in one process (no --processes, --master or --worker)")
+    try:
+        load_capacity(environment.parsed_options)
+    except SettingsError as exc:
+        config_error(str(exc))
 
 
 def _check_reachable(environment: Any, run: RunContext) -> None:

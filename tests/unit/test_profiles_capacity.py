@@ -1,0 +1,95 @@
+"""The capacity search: coarse ramp, bisection, its verdict and exit codes, and its options."""
+
+import pytest
+
+from agentload.profiles.capacity import CapacitySearch, StepResult
+from agentload.recording.histogram import Histogram
+from agentload.settings import SettingsError, load_capacity
+
+
+def sweep(truth: float, **options) -> CapacitySearch:
+    """Run the search against a target that holds every rate <= truth."""
+    search = CapacitySearch(**options)
+    while (rate := search.next_rate()) is not None:
+        broken = () if rate <= truth else ("intent_inference_latency p95",)
+        observed = {"intent_inference_latency p95": 400.0} if broken else {}
+        search.record(StepResult(rate, 10.0, int(rate * 10), broken, observed, goodput_per_s=rate * 0.9))
+    return search
+
+
+@pytest.mark.parametrize("truth", [11.0, 80.0, 123.0, 1000.0])
+def test_capacity_is_within_tolerance_below_the_truth(truth) -> None:
+    """The capacity found holds, and the first broken rate above it is within 5% of it."""
+    result = sweep(truth).result("intent")
+    assert result.max_rate_per_s <= truth < result.broke_at_per_s
+    assert (result.broke_at_per_s - result.max_rate_per_s) / result.max_rate_per_s <= 0.05
+    assert result.broken_budget == "intent_inference_latency p95" and result.broken_observed == 400.0
+    assert result.goodput_per_s == pytest.approx(result.max_rate_per_s * 0.9)
+    assert result.exit_code == 0
+
+
+def test_ramp_then_bisection_order() -> None:
+    """From 10/s: 10, 20, 40, 80, 160 (broke), then halves between 80 and 160."""
+    rates = [s.rate_per_s for s in sweep(100.0).steps]
+    assert rates[:5] == [10, 20, 40, 80, 160]
+    assert rates[5:7] == [120, 100]
+
+
+def test_exit_codes() -> None:
+    """1 below the target, 0 at or above it, 3 when even the first step broke."""
+    assert sweep(80.0, target=100.0).result().exit_code == 1
+    assert sweep(80.0, target=60.0).result().exit_code == 0
+    first_broke = sweep(5.0)
+    assert len(first_broke.steps) == 1
+    result = first_broke.result()
+    assert result.max_rate_per_s is None and result.exit_code == 3 and result.broke_at_per_s == 10
+
+
+def test_max_steps_stops_the_search() -> None:
+    """The search ends after max_steps even when the bounds are still apart."""
+    assert len(sweep(10_000.0, max_steps=4).steps) == 4
+
+
+def test_histogram_count_at_most() -> None:
+    """count_at_most counts samples <= a value (exact at both ends)."""
+    histogram = Histogram()
+    for value in (10.0, 20.0, 30.0, 40.0):
+        histogram.record(value)
+    assert [histogram.count_at_most(v) for v in (5, 10, 25, 40, 99)] == [0, 1, 2, 4, 4]
+
+
+class Options:
+    def __init__(self, **values) -> None:
+        self.__dict__.update(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"capacity_scenario": "mix"},
+            "--capacity-scenario: must be one of intent, step, chat, load_mix (got 'mix')",
+        ),
+        ({"capacity_target": "fast"}, "--capacity-target: must be a number greater than 0 (got 'fast')"),
+        ({"capacity_start": "0"}, "--capacity-start: must be a number greater than 0 (got '0')"),
+        (
+            {"capacity_tolerance": "0.9"},
+            "--capacity-tolerance: must be a number greater than 0 and at most 0.5",
+        ),
+    ],
+)
+def test_bad_capacity_options_name_the_option(values, message) -> None:
+    """A bad option is one SettingsError naming the option and the value."""
+    with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        load_capacity(Options(**values))
+
+
+def test_capacity_defaults() -> None:
+    """load_mix from 10/s, 5% tolerance, no target."""
+    options = load_capacity(Options())
+    assert (options.scenario, options.start_per_s, options.tolerance, options.target_per_s) == (
+        "load_mix",
+        10.0,
+        0.05,
+        None,
+    )
