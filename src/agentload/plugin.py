@@ -33,6 +33,15 @@ from agentload.traffic.streams import FORMATS
 logger = logging.getLogger(__name__)
 
 
+CAPACITY_OPTIONS = (
+    ("--capacity-scenario", "whose arrival rate to sweep: intent, step, chat or load_mix (default)"),
+    ("--capacity-target", "requests/s the capacity must reach for exit 0 (default: none)"),
+    ("--capacity-start", "first step's rate per s (default 10)"),
+    ("--capacity-tolerance", "stop bisecting when held and broken rates are this close (default 0.05)"),
+    ("--capacity-max-concurrency", "iterations in flight before one is dropped (default 500)"),
+)
+
+
 @events.init_command_line_parser.add_listener
 def add_options(parser: Any) -> None:
     parser.add_argument("--budgets", default="budgets.yaml", help="budgets file (default: budgets.yaml)")
@@ -70,26 +79,8 @@ def add_options(parser: Any) -> None:
         help="chat stream format: auto (default, from each response) or one of "
         f"{', '.join(FORMATS)} (env AGENTLOAD_STREAM_FORMAT)",
     )
-    capacity = parser  # the options of locustfiles/capacity.py
-    capacity.add_argument(
-        "--capacity-scenario", default=None, include_in_web_ui=False,
-        help="whose arrival rate to sweep: intent, step, chat or load_mix (default)",
-    )
-    capacity.add_argument(
-        "--capacity-target", default=None, include_in_web_ui=False,
-        help="requests/s the capacity must reach for exit 0 (default: none)",
-    )
-    capacity.add_argument(
-        "--capacity-start", default=None, include_in_web_ui=False, help="first step's rate per s (default 10)"
-    )
-    capacity.add_argument(
-        "--capacity-tolerance", default=None, include_in_web_ui=False,
-        help="stop bisecting when held and broken rates are this close, relative (default 0.05)",
-    )
-    capacity.add_argument(
-        "--capacity-max-concurrency", default=None, include_in_web_ui=False,
-        help="iterations in flight before one is dropped (default 500)",
-    )
+    for flag, text in CAPACITY_OPTIONS:  # locustfiles/capacity.py
+        parser.add_argument(flag, default=None, include_in_web_ui=False, help=text)
     influx.add_influx_options(parser)
     # The web UI binds to loopback unless told otherwise (--web-host 0.0.0.0, with --web-login).
     parser.set_defaults(web_host="127.0.0.1")

@@ -7,6 +7,7 @@ The analysis itself (which stage broke which budget, and whether degradation was
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from agentload.budgets.breaking_point import BreakingPointReport, ComponentGrowth, StageResult
@@ -104,12 +105,4 @@ def to_dict(report: BreakingPointReport) -> dict[str, Any]:
 
 
 def growth_to_dict(growth: ComponentGrowth) -> dict[str, Any]:
-    return {
-        "metric": growth.metric,
-        "part": growth.part,
-        "from_stage": growth.from_stage,
-        "to_stage": growth.to_stage,
-        "before_ms": growth.before_ms,
-        "after_ms": growth.after_ms,
-        "text": growth.text,
-    }
+    return {**asdict(growth), "text": growth.text}

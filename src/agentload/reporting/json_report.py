@@ -13,6 +13,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -80,15 +81,7 @@ def budget_entry(result: BudgetResult) -> dict[str, Any]:
 
 def explanation_entry(explanation: Explanation) -> dict[str, Any]:
     """A slow tail's parts, largest share first, with the one-line text the console prints."""
-    return {
-        "metric": explanation.metric,
-        "percentile": explanation.percentile,
-        "cut_ms": explanation.cut_ms,
-        "requests": explanation.requests,
-        "mean_ms": explanation.mean_ms,
-        "parts": [{"part": p.part, "share": p.share, "mean_ms": p.mean_ms} for p in explanation.parts],
-        "text": explanation.text,
-    }
+    return {**asdict(explanation), "parts": [asdict(p) for p in explanation.parts], "text": explanation.text}
 
 
 def breakdown_entries(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
