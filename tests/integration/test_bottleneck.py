@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -75,6 +77,16 @@ def test_component_scale_changes_at_run_time() -> None:
         cleared = _llm_ms(platform)
     assert before < 100 and cleared < 100
     assert after > 250, (before, after)
+
+
+@pytest.mark.parametrize("spec", ["gpu=2", "llm=fast", "health.llm=2", "llm=0"])
+def test_bad_component_scale_is_one_line_exit_2(spec) -> None:
+    """`agentload platform --component-scale` with a bad spec: one line quoting it, exit 2, no traceback."""
+    command = [sys.executable, "-m", "agentload.platform", "--port", "0", "--component-scale", spec]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "invalid component scale" in done.stderr, done.stderr
+    assert TRACEBACK not in done.stderr
 
 
 @pytest.mark.slow

@@ -32,6 +32,8 @@ def parse_server_timing(header: str | None) -> dict[str, float]:
 
 def _entries(header: str) -> list[str]:
     """Split on commas outside double quotes (a `desc="a, b"` stays whole)."""
+    if '"' not in header:
+        return header.split(",")
     entries, current, quoted = [], [], False
     for char in header:
         if char == '"':
