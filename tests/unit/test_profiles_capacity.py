@@ -93,3 +93,39 @@ def test_capacity_defaults() -> None:
         0.05,
         None,
     )
+
+
+def test_capacity_renders_in_console_markdown_and_the_report_schema() -> None:
+    """The sweep's headline, step table and JSON object, from one search."""
+    from agentload.budgets.model import Verdict
+    from agentload.recording.recorder import Snapshot
+    from agentload.reporting import build_report, validate_report
+    from agentload.reporting.capacity import (
+        capacity_line,
+        capacity_markdown,
+        capacity_to_dict,
+        render_capacity,
+    )
+
+    result = sweep(80.0, start=20.0, target=100.0).result("intent")
+    text = render_capacity(result)
+    assert text.splitlines()[0] == "capacity sweep:"
+    assert text.splitlines()[-1] == (
+        "capacity 80/s (intent); broke at 82.5/s: intent_inference_latency p95 = 400ms; goodput 72/s"
+    )
+    assert capacity_line(result, 1) == "capacity: 80/s (target 100/s) (exit 1)"
+    assert "| 80/s | 10 | 80/s | 72/s | 0 | held |" in capacity_markdown(result)
+    report = build_report(Snapshot({}, {}, {}), Verdict("FAIL", 1, ()))
+    report["capacity"] = capacity_to_dict(result)
+    validate_report(report)
+    assert report["capacity"]["steps"][0] == {
+        "rate_per_s": 20.0,
+        "seconds": 10.0,
+        "requests": 200,
+        "achieved_per_s": 20.0,
+        "goodput_per_s": 18.0,
+        "dropped": 0,
+        "held": True,
+        "broken": [],
+        "p95": {},
+    }
