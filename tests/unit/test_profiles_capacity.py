@@ -129,3 +129,50 @@ def test_capacity_renders_in_console_markdown_and_the_report_schema() -> None:
         "broken": [],
         "p95": {},
     }
+
+
+def controller_with(samples: int, latency_ms: float, dropped: int = 0):
+    """A real controller on a real Locust Environment, its current step holding these samples."""
+    from locust.env import Environment
+
+    from agentload.budgets import parse_budgets
+    from agentload.profiles.capacity_run import CapacityController
+    from agentload.recording.samples import Sample, record_sample
+    from agentload.run_context import RunContext
+    from agentload.settings import CapacitySettings
+
+    environment = Environment()
+    budgets = (
+        "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 200ms, min_samples: 50}\n"
+    )
+    environment.agentload = RunContext(budget_file=parse_budgets(budgets))
+    controller = CapacityController(environment, CapacitySettings(scenario="intent"))
+    controller.start_step(40.0)
+    recorder = environment.agentload.recorder
+    for _ in range(samples):
+        record_sample(recorder, Sample("intent_inference_latency", latency_ms, "ok", status=200))
+    recorder.count("dropped_iterations", dropped)
+    return controller
+
+
+def test_a_step_waits_for_min_samples_then_judges() -> None:
+    """Too few samples: no verdict yet (None); at the step's time limit that is a break."""
+    assert controller_with(10, 100.0).judge(2.0, final=False) is None
+    step = controller_with(10, 100.0).judge(2.0, final=True)
+    assert step.broken == ("intent_inference_latency p95",) and not step.held
+
+
+def test_a_step_holds_or_breaks_on_its_own_samples() -> None:
+    """60 fast samples hold (goodput = all of them); 60 slow ones break with the observed P95."""
+    held = controller_with(60, 100.0).judge(2.0, final=False)
+    assert held.held and held.goodput_per_s == 30.0 and held.requests == 60
+    broke = controller_with(60, 300.0).judge(2.0, final=False)
+    assert broke.broken == ("intent_inference_latency p95",)
+    assert broke.observed["intent_inference_latency p95"] == pytest.approx(300.0, rel=1e-3)
+    assert broke.goodput_per_s == 0.0
+
+
+def test_dropped_iterations_break_a_step() -> None:
+    """A step whose budgets hold still breaks when the generator dropped iterations."""
+    step = controller_with(60, 100.0, dropped=3).judge(2.0, final=False)
+    assert step.broken == ("dropped_iterations",) and step.dropped == 3
