@@ -12,6 +12,7 @@ from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 from agentload.traffic.server_timing import parse_server_timing
 
+from browser import free_port
 from locust_run import run_locust
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -116,7 +117,8 @@ def test_failing_verdicts_name_the_slowed_component(tmp_path) -> None:
 @pytest.mark.slow
 def test_slowest_requests_merge_exactly_across_processes(tmp_path) -> None:
     """--processes 2: the 10 slowest come from the workers, slowest first, the first being the run's max."""
-    run = _run(tmp_path, "--processes", "2")
+    port = str(free_port())
+    run = _run(tmp_path, "--processes", "2", "--master-port", port, "--master-bind-port", port)
     assert run.returncode == 1, run.output[-4000:]
     validate_report(run.report)
     assert run.budget("intent_inference_latency")["explanation"]["parts"][0]["part"] == "llm"

@@ -7,6 +7,7 @@ import pytest
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
+from browser import free_port
 from locust_run import LOCUSTFILES, run_locust
 
 CAPACITY = LOCUSTFILES / "capacity.py"
@@ -72,12 +73,17 @@ def test_first_step_broken_is_exit_3(tmp_path) -> None:
     [
         (("--capacity-scenario", "mix"), "--capacity-scenario: must be one of"),
         (("--capacity-target", "lots"), "--capacity-target: must be a number greater than 0 (got 'lots')"),
-        (("--processes", "2"), "the capacity sweep runs in one process"),
+        (
+            ("--processes", "2", "--master-port", "{port}", "--master-bind-port", "{port}"),
+            "runs in one process",
+        ),
     ],
 )
 def test_bad_capacity_options_are_one_line_exit_2(tmp_path, args, message) -> None:
     """A bad capacity option: one line naming it, exit 2, no traceback, no load."""
     (tmp_path / "budgets.yaml").write_text(BUDGETS)
+    port = str(free_port())  # --processes: the master's port, never Locust's fixed default
+    args = tuple(arg.replace("{port}", port) for arg in args)
     run = run_locust(
         CAPACITY, "--host", "http://127.0.0.1:9", "--budgets", str(tmp_path / "budgets.yaml"), *args
     )
