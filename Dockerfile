@@ -33,4 +33,8 @@ USER agentload
 # 8089: Locust web UI (master); 5557: master <-> workers; 3000: the reference platform.
 EXPOSE 8089 5557 3000
 
+# One check for the three roles: it finds the platform, master or worker process and probes what
+# that role serves (GET /api/health, the worker port, the connection to the master).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["agentload", "healthcheck"]
+
 CMD ["agentload", "--help"]

@@ -1,4 +1,5 @@
-"""`agentload platform` runs the reference platform; `agentload demo` runs the budget gate against it.
+"""`agentload platform` runs the reference platform; `agentload demo` runs the budget gate against it;
+`agentload healthcheck` is the container image's health check.
 
 The demo is what a newcomer sees first, so it does the whole job end to end: start the platform
 on a free port, run the budget profile headless (time-compressed to about 70 s), print the metric
@@ -31,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--time-scale", default=DEMO_TIME_SCALE, help="compress the profile (default: 3)")
     demo.add_argument("--report-json", default="reports/demo.json", help="JSON report path")
     demo.add_argument("platform_args", nargs="*", help="extra flags for the platform, after --")
+    health = commands.add_parser("healthcheck", help="the container's health (platform, master or worker)")
+    health.add_argument("--pid", type=int, default=None, help="the process to check (default: found)")
     args = parser.parse_args(argv)
+    if args.command == "healthcheck":
+        from agentload.healthcheck import main as healthcheck_main
+
+        return healthcheck_main(args.pid)
     return run_demo(args.time_scale, args.report_json, args.platform_args)
 
 

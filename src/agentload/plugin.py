@@ -17,7 +17,7 @@ from typing import Any
 from locust import events
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from agentload import gate, profiles, reachability
+from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import influx, webui
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
@@ -74,6 +74,13 @@ def add_options(parser: Any) -> None:
         help="do not check GET /api/health before load starts",
     )
     parser.add_argument(
+        "--master-timeout",
+        default=None,
+        include_in_web_ui=False,
+        help="a worker stops its users and exits (code 4) after this long without its master "
+        "(default 3s; env AGENTLOAD_MASTER_TIMEOUT)",
+    )
+    parser.add_argument(
         "--stream-format",
         default=None,
         help="chat stream format: auto (default, from each response) or one of "
@@ -113,6 +120,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     environment.agentload = run
     _check_capacity(environment, runner)
     metrics.bind(run.recorder)
+    cluster.install_master(environment)
     try:
         influx.install(environment)  # None when disabled
     except SettingsError as exc:
@@ -136,6 +144,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         merge.install_master(environment)
     else:
         merge.install_local(environment)
+    cluster.install_worker(environment)
     webui.install(environment)
 
 

@@ -20,6 +20,11 @@ from agentload.traffic.streams import FORMATS
 
 DEFAULT_BASE_URL = "http://localhost:3000"
 DEFAULT_TIMEOUT_S = 10.0  # the k6 suite's request timeout
+# A worker gives up on a silent master after this long. Locust's master sends a heartbeat every
+# second and marks a worker missing after about 3 s of silence; the worker uses the same figure.
+DEFAULT_MASTER_TIMEOUT_S = 3.0
+MIN_MASTER_TIMEOUT_S = 2.0
+MIN_CLUSTER_KEY_CHARS = 16
 ENDPOINTS = tuple(BUILTIN_ENDPOINTS)  # the names --request-timeout accepts
 
 
@@ -52,6 +57,8 @@ class Settings:
     report_junit: str | None = None
     baseline: str | None = None
     skip_health_check: bool = False
+    master_timeout_s: float = DEFAULT_MASTER_TIMEOUT_S
+    cluster_key: Secret | None = field(default=None, repr=False)
     stream_format: str | None = None  # None: chosen per response from its headers and first event
 
     @property
@@ -136,6 +143,26 @@ def parse_timeouts(text: str, source: str) -> dict[str, float]:
     return timeouts
 
 
+def parse_master_timeout(text: str, source: str) -> float:
+    """How long a worker waits for a silent master: a duration of at least 2 s (heartbeats are 1 s apart)."""
+    value = parse_timeout(text, source)
+    if value < MIN_MASTER_TIMEOUT_S:
+        message = f"{source}: must be at least 2s, heartbeats are 1 s apart (got {str(text)[:40]!r})"
+        raise SettingsError(message)
+    return value
+
+
+def parse_cluster_key(text: str | None, source: str) -> Secret | None:
+    """The shared cluster key, or None when unset; the error gives its length, never the key."""
+    if not text:
+        return None
+    if len(text) < MIN_CLUSTER_KEY_CHARS:
+        raise SettingsError(
+            f"{source}: must be at least {MIN_CLUSTER_KEY_CHARS} characters (got {len(text)} characters)"
+        )
+    return Secret(text)
+
+
 def parse_default_timeout(text: str, source: str) -> float:
     """The deadline of custom endpoints: the single value of `--request-timeout 5s`, else 10 s."""
     return DEFAULT_TIMEOUT_S if "=" in text else parse_timeout(text, source)
@@ -174,6 +201,8 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
     timeouts = opt.get("request_timeout") or env.get("AGENTLOAD_TIMEOUT") or str(DEFAULT_TIMEOUT_S)
     timeout_source = "--request-timeout" if opt.get("request_timeout") else "AGENTLOAD_TIMEOUT"
     report_only = opt.get("report_only") or env.get("AGENTLOAD_REPORT_ONLY", "false")
+    master_timeout = opt.get("master_timeout") or env.get("AGENTLOAD_MASTER_TIMEOUT") or "3s"
+    master_timeout_source = "--master-timeout" if opt.get("master_timeout") else "AGENTLOAD_MASTER_TIMEOUT"
     stream_format = opt.get("stream_format") or env.get("AGENTLOAD_STREAM_FORMAT") or ""
     format_source = "--stream-format" if opt.get("stream_format") else "AGENTLOAD_STREAM_FORMAT"
     return Settings(
@@ -190,6 +219,8 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         report_junit=opt.get("report_junit") or None,
         baseline=opt.get("baseline") or None,
         skip_health_check=bool(opt.get("skip_health_check")),
+        master_timeout_s=parse_master_timeout(str(master_timeout), master_timeout_source),
+        cluster_key=parse_cluster_key(env.get("AGENTLOAD_CLUSTER_KEY"), "AGENTLOAD_CLUSTER_KEY"),
         stream_format=parse_stream_format(stream_format, format_source),
     )
 

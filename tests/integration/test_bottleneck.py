@@ -12,8 +12,8 @@ from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 from agentload.traffic.server_timing import parse_server_timing
 
-from browser import free_port
 from locust_run import run_locust
+from tools import free_port
 
 TRACEBACK = "Traceback (most recent call last)"
 LOCUSTFILE = """

@@ -7,8 +7,8 @@ import pytest
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from browser import free_port
 from locust_run import LOCUSTFILES, run_locust
+from tools import free_port
 
 CAPACITY = LOCUSTFILES / "capacity.py"
 TRACEBACK = "Traceback (most recent call last)"

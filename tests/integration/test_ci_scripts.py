@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import find_tool
+from tools import find_tool, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "ci"
@@ -148,11 +147,6 @@ def assert_no_secret(*texts: str) -> None:
     for text in texts:
         assert SECRET not in text
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_scripts_parse_and_are_executable() -> None:

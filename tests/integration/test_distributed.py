@@ -2,131 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from locust_run import LOCUSTFILES, ROOT, run_locust
+from cluster_run import FAST, LENIENT, Cluster
+from locust_run import LOCUSTFILES, run_locust
 
-# The budget profile plus a test-only listener that logs every successful intent latency per process,
-# so the test can compute the exact P95 of the union of all workers' samples.
-SAMPLE_LOGGING_LOCUSTFILE = """
-import os
-import locust  # noqa: F401
-from locust import events
-from agentload import plugin  # noqa: F401
-from agentload.profiles.catalog import BudgetShape
-from agentload.traffic.users import ChatResponse, IntentInference, StepExecution
-
-@events.init.add_listener
-def log_samples(environment, **_):
-    path = os.environ.get("SAMPLE_LOG_DIR")
-    if not path:
-        return
-    out = open(os.path.join(path, f"{os.getpid()}.log"), "a", buffering=1)
-
-    def on_request(context=None, **_):
-        sample = (context or {}).get("agentload")
-        if sample is not None and sample.outcome == "ok" and sample.metric == "intent_inference_latency":
-            out.write(f"{sample.latency_ms!r}\\n")
-
-    environment.events.request.add_listener(on_request)
-"""
-
-LENIENT = """budgets:
-  - {metric: intent_inference_latency, stat: p95, threshold: 800ms, min_samples: 20}
-  - {metric: step_execution_latency, stat: p95, threshold: 2s, min_samples: 10}
-  - {metric: chat_response_latency, stat: p95, threshold: 1.5s, min_samples: 20}
-  - {metric: error_rate, stat: rate, threshold: 1%, min_samples: 1}
-"""
-FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 BROKEN = "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 1ms, min_samples: 1}\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Cluster:
-    """A master and N workers as separate `locust` processes on loopback."""
-
-    def __init__(self, tmp_path: Path, host: str, budgets: str, workers: int, time_scale: str = "10") -> None:
-        self.port = free_port()
-        self.report = tmp_path / "report.json"
-        (tmp_path / "budgets.yaml").write_text(budgets)
-        self.locustfile = tmp_path / "budgets_logged.py"
-        self.locustfile.write_text(SAMPLE_LOGGING_LOCUSTFILE)
-        self.log_dir = tmp_path / "samples"
-        self.log_dir.mkdir()
-        env = {**os.environ, "SAMPLE_LOG_DIR": str(self.log_dir), "PYTHONUNBUFFERED": "1"}
-        base = [sys.executable, "-m", "locust", "-f", str(self.locustfile)]
-        self.master = subprocess.Popen(
-            [
-                *base,
-                "--master",
-                "--headless",
-                "--expect-workers",
-                str(workers),
-                "--master-bind-host",
-                "127.0.0.1",
-                "--master-bind-port",
-                str(self.port),
-                "--host",
-                host,
-                "--time-scale",
-                time_scale,
-                "--budgets",
-                str(tmp_path / "budgets.yaml"),
-                "--report-json",
-                str(self.report),
-                "--only-summary",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        worker_env = {**env, "INTERNAL_SYSTEM_KEY": "test-key"}  # from the environment, not the command line
-        self.workers = [
-            subprocess.Popen(
-                [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(self.port)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=worker_env,
-                cwd=ROOT,
-            )
-            for _ in range(workers)
-        ]
-
-    def wait(self, timeout: float = 120) -> tuple[int, str]:
-        try:
-            output, _ = self.master.communicate(timeout=timeout)
-        finally:
-            for process in [self.master, *self.workers]:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-        return self.master.returncode, output
-
-    def logged_latencies(self) -> list[float]:
-        return [float(line) for path in self.log_dir.iterdir() for line in path.read_text().split()]
-
-    def json(self) -> dict:
-        return json.loads(self.report.read_text())
 
 
 def exact_p95(values: list[float]) -> float:

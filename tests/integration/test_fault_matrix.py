@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from agentload.platform.process import PlatformProcess, start_platform
 from agentload.reporting import validate_report
 
 from locust_run import LOCUSTFILES, ROOT, LocustRun, run_locust
+from tools import free_port
 
 BUDGETS = LOCUSTFILES / "budgets.py"
 STRESS = LOCUSTFILES / "stress.py"
@@ -135,11 +135,6 @@ def check_counts(run: LocustRun, stats: dict[str, Any], extra: int = 0) -> None:
     ours, theirs = run.report["counters"]["requests"], served(stats)
     assert abs(theirs - ours) <= IN_FLIGHT_AT_STOP + extra, (ours, stats)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_connection_refused_from_start(tmp_path) -> None:

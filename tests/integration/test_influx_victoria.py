@@ -25,7 +25,8 @@ import pytest
 from agentload.platform.process import start_platform
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from victoria import Victoria, free_port, start_victoria
+from tools import free_port
+from victoria import Victoria, start_victoria
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,10 @@ import time
 import urllib.parse
 import urllib.request
 
-from test_distributed import free_port
-
 from agentload.platform.process import start_platform
 
 from locust_run import LOCUSTFILES, ROOT, run_locust
+from tools import free_port
 
 FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 

@@ -28,7 +28,8 @@ import pytest
 from agentload.integrations.webui import STATUS_COLOURS
 from agentload.platform.process import PlatformProcess, start_platform
 
-from browser import Browser, free_port, missing
+from browser import Browser, missing
+from tools import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -75,6 +75,49 @@ def test_credentials_in_urls_are_redacted() -> None:
     assert "hunter2" not in str(info.value)
 
 
+def test_master_timeout_defaults_to_three_seconds_and_reads_option_then_env() -> None:
+    """--master-timeout wins over AGENTLOAD_MASTER_TIMEOUT, which wins over the 3 s default."""
+    assert load(None, None, env={}).master_timeout_s == 3.0
+    assert load(None, None, env={"AGENTLOAD_MASTER_TIMEOUT": "5s"}).master_timeout_s == 5.0
+    options = SimpleNamespace(master_timeout="2500ms")
+    assert load(options, None, env={"AGENTLOAD_MASTER_TIMEOUT": "5s"}).master_timeout_s == 2.5
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "message"),
+    [
+        (None, {"AGENTLOAD_MASTER_TIMEOUT": "1s"}, "AGENTLOAD_MASTER_TIMEOUT: must be at least 2s"),
+        (
+            SimpleNamespace(master_timeout="soon"),
+            {},
+            "--master-timeout: must be a duration like 10s (got 'soon')",
+        ),
+    ],
+)
+def test_bad_master_timeout_is_one_line(options, env, message) -> None:
+    """A master timeout that is no duration, or shorter than two heartbeats, is one line naming it."""
+    with pytest.raises(SettingsError) as info:
+        load(options, None, env=env)
+    assert str(info.value).startswith(message)
+
+
+def test_cluster_key_comes_from_the_environment_only_and_never_shows() -> None:
+    """The cluster key is read from AGENTLOAD_CLUSTER_KEY, not options, and is absent from repr."""
+    key = "ck-very-distinctive-0123456789"
+    settings = load(SimpleNamespace(cluster_key="from-an-option"), None, env={"AGENTLOAD_CLUSTER_KEY": key})
+    assert str(settings.cluster_key) == key
+    assert key not in repr(settings) and key not in repr(settings.cluster_key)
+    assert load(None, None, env={}).cluster_key is None
+    assert load(None, None, env={"AGENTLOAD_CLUSTER_KEY": ""}).cluster_key is None
+
+
+def test_short_cluster_key_is_refused_without_showing_it() -> None:
+    """A key under 16 characters is a one-line error giving its length, never the key."""
+    with pytest.raises(SettingsError) as info:
+        load(None, None, env={"AGENTLOAD_CLUSTER_KEY": "hunter2"})
+    assert str(info.value) == "AGENTLOAD_CLUSTER_KEY: must be at least 16 characters (got 7 characters)"
+
+
 def test_stream_format_is_auto_unless_forced() -> None:
     """No value or `auto` lets each response choose; an option wins over the environment."""
     assert load(None, None, env={}).stream_format is None
