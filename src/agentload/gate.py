@@ -32,6 +32,7 @@ from agentload.reporting import (
     write_json,
     write_junit,
 )
+from agentload.reporting.capacity import capacity_line, capacity_markdown, capacity_to_dict, render_capacity
 from agentload.run_context import RunContext, profile_name
 from agentload.settings import SettingsError
 
@@ -54,12 +55,17 @@ def conclude(run: RunContext, environment: Any) -> Conclusion:
     verdict = replace(verdict, notes=(*verdict.notes, *skipped))
     wants_stages = bool(snapshot.meta.get("stage_windows"))
     breaking_point = analyse_stages(snapshot, run.budget_file) if wants_stages else None
-    write_reports(run, snapshot, verdict, breaking_point)
+    capacity = run.capacity.result() if run.capacity is not None else None
+    write_reports(run, snapshot, verdict, breaking_point, capacity)
     summary = render(snapshot, verdict, run.budget_file.policy, breaking_point)
+    exit_code = verdict.exit_code
+    if capacity is not None:  # a sweep breaks budgets on purpose: its exit code is the capacity's
+        exit_code = 3 if verdict.incomplete else capacity.exit_code
+        summary = f"{summary}\n{render_capacity(capacity)}\n\n{capacity_line(capacity, exit_code)}\n"
     if run.settings.report_only:
-        note = f"report-only mode: verdict {verdict.status}, exiting 0 instead of {verdict.exit_code}"
+        note = f"report-only mode: verdict {verdict.status}, exiting 0 instead of {exit_code}"
         return Conclusion(0, f"{summary}\n{note}")
-    return Conclusion(verdict.exit_code, summary)
+    return Conclusion(exit_code, summary)
 
 
 def render(snapshot: Snapshot, verdict: Verdict, policy: Policy, breaking_point: Any) -> str:
@@ -78,11 +84,17 @@ def print_summary(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_reports(run: RunContext, snapshot: Snapshot, verdict: Verdict, breaking_point: Any) -> None:
+def write_reports(
+    run: RunContext, snapshot: Snapshot, verdict: Verdict, breaking_point: Any, capacity: Any = None
+) -> None:
     settings = run.settings
     report = build_report(snapshot, verdict, snapshot.meta, breaking_point=breaking_point)
-    junit = build_junit(verdict, snapshot, inconclusive_fails=run.budget_file.policy.inconclusive_fails)
+    if capacity is not None:
+        report["capacity"] = capacity_to_dict(capacity)
     markdown = build_markdown(snapshot, verdict)
+    if capacity is not None:
+        markdown += "\n" + capacity_markdown(capacity)
+    junit = build_junit(verdict, snapshot, inconclusive_fails=run.budget_file.policy.inconclusive_fails)
     writers = [
         (settings.report_json, lambda path: write_json(path, report)),
         (settings.report_junit, lambda path: write_junit(path, junit)),

@@ -21,15 +21,25 @@ from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import influx, webui
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.profiles.capacity_run import CapacityShape
 from agentload.recording import merge, metrics, stages
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
-from agentload.settings import SettingsError, load, redact_url
+from agentload.settings import SettingsError, load, load_capacity, redact_url
 from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
 from agentload.traffic.streams import FORMATS
 
 logger = logging.getLogger(__name__)
+
+
+CAPACITY_OPTIONS = (
+    ("--capacity-scenario", "whose arrival rate to sweep: intent, step, chat or load_mix (default)"),
+    ("--capacity-target", "requests/s the capacity must reach for exit 0 (default: none)"),
+    ("--capacity-start", "first step's rate per s (default 10)"),
+    ("--capacity-tolerance", "stop bisecting when held and broken rates are this close (default 0.05)"),
+    ("--capacity-max-concurrency", "iterations in flight before one is dropped (default 500)"),
+)
 
 
 @events.init_command_line_parser.add_listener
@@ -76,6 +86,8 @@ def add_options(parser: Any) -> None:
         help="chat stream format: auto (default, from each response) or one of "
         f"{', '.join(FORMATS)} (env AGENTLOAD_STREAM_FORMAT)",
     )
+    for flag, text in CAPACITY_OPTIONS:  # locustfiles/capacity.py
+        parser.add_argument(flag, default=None, include_in_web_ui=False, help=text)
     influx.add_influx_options(parser)
     # The web UI binds to loopback unless told otherwise (--web-host 0.0.0.0, with --web-login).
     parser.set_defaults(web_host="127.0.0.1")
@@ -106,6 +118,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
     environment.agentload = run
+    _check_capacity(environment, runner)
     metrics.bind(run.recorder)
     cluster.install_master(environment)
     try:
@@ -133,6 +146,18 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         merge.install_local(environment)
     cluster.install_worker(environment)
     webui.install(environment)
+
+
+def _check_capacity(environment: Any, runner: Any) -> None:
+    """A capacity sweep: its options are checked before any load, and it runs in one process."""
+    if not isinstance(environment.shape_class, CapacityShape):
+        return
+    if isinstance(runner, MasterRunner | WorkerRunner):
+        config_error("the capacity sweep runs in one process (no --processes, --master or --worker)")
+    try:
+        load_capacity(environment.parsed_options)
+    except SettingsError as exc:
+        config_error(str(exc))
 
 
 def _check_reachable(environment: Any, run: RunContext) -> None:

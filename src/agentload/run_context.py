@@ -35,6 +35,8 @@ class RunContext:
     shares: Any = None
     """The arrival-rate executor's `ShareBook` (profiles/arrival.py), made on first use."""
     dispatch: Any = None
+    capacity: Any = None
+    """The capacity sweep's controller (profiles/capacity_run.py), made on first use."""
     """The dispatcher state that outlives one dispatcher (profiles/dispatcher.py), made on first use."""
 
     def snapshot(self, extra_meta: dict[str, Any] | None = None) -> Snapshot:

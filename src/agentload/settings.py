@@ -233,3 +233,46 @@ class _OptionReader:
 
     def get(self, name: str) -> Any:
         return getattr(self._options, name, None) if self._options is not None else None
+
+
+CAPACITY_SCENARIOS = ("intent", "step", "chat", "load_mix")
+
+
+@dataclass(frozen=True)
+class CapacitySettings:
+    """`locustfiles/capacity.py`'s options: which scenario, the ramp, and the rate to reach."""
+
+    scenario: str = "load_mix"
+    target_per_s: float | None = None
+    start_per_s: float = 10.0
+    tolerance: float = 0.05
+    max_concurrency: int = 500
+
+
+def _positive(text: Any, source: str, upper: float = math.inf) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value <= 0 or value > upper:
+        limit = f" and at most {upper:g}" if math.isfinite(upper) else ""
+        raise SettingsError(f"{source}: must be a number greater than 0{limit} (got {str(text)[:40]!r})")
+    return value
+
+
+def load_capacity(options: Any = None) -> CapacitySettings:
+    """The capacity sweep's options from Locust's parsed options; SettingsError names the bad one."""
+    opt = _OptionReader(options)
+    scenario = opt.get("capacity_scenario") or "load_mix"
+    if scenario not in CAPACITY_SCENARIOS:
+        expected = ", ".join(CAPACITY_SCENARIOS)
+        raise SettingsError(f"--capacity-scenario: must be one of {expected} (got {str(scenario)[:40]!r})")
+    target = opt.get("capacity_target")
+    concurrency = _positive(opt.get("capacity_max_concurrency") or 500, "--capacity-max-concurrency", 100_000)
+    return CapacitySettings(
+        scenario=scenario,
+        target_per_s=_positive(target, "--capacity-target") if target is not None else None,
+        start_per_s=_positive(opt.get("capacity_start") or 10, "--capacity-start"),
+        tolerance=_positive(opt.get("capacity_tolerance") or 0.05, "--capacity-tolerance", 0.5),
+        max_concurrency=int(concurrency),
+    )

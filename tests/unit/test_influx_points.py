@@ -154,3 +154,20 @@ def test_buffer_put_back_keeps_order_and_bound() -> None:
     assert buffer.take(10) == ["c", "d", "e", "f"] and buffer.dropped == 2
     buffer.extend(["x"])
     assert buffer.discard_all() == 1 and buffer.dropped == 3
+
+
+def test_server_timing_parts_become_their_own_points() -> None:
+    """A successful request's parts are written as `<metric>.<part>` points, as the recorder keeps them."""
+    from agentload.integrations.influx_points import IntervalAggregator, RunTags
+    from agentload.recording.samples import Sample
+
+    aggregator = IntervalAggregator()
+    timing = {"llm": 80.0, "db": 10.0, "app": 95.0}
+    aggregator.add_sample("Intent", Sample("intent_inference_latency", 100.0, "ok", server_timing=timing))
+    lines = aggregator.drain(RunTags("r", "p", "local"), 1_000, 1.0, 1)
+    parts = {line.split("metric=")[1].split(",")[0]: line for line in lines if "metric=intent" in line}
+    assert set(parts) == {
+        f"intent_inference_latency{p}" for p in ("", ".llm", ".db", ".other", ".client", ".app")
+    }
+    assert "latency_ms_max=80" in parts["intent_inference_latency.llm"]
+    assert "latency_ms_max=5" in parts["intent_inference_latency.client"]

@@ -215,3 +215,41 @@ def test_without_windows_uses_recorded_stage_order() -> None:
     assert [s.name for s in report.stages] == ["ramp 10", "hold 20", "hold 40"]
     assert report.breaking_stage == "hold 40" and report.stages[2].rps is None
     assert "breaking point: stage hold 40 (unknown req/s)" in render_breaking_point(report)
+
+
+def parts_snapshot(queue_ms: list[float], llm_ms: list[float]) -> Snapshot:
+    """One stage per pair of (queue, llm) means, 50 intents each, with Server-Timing parts."""
+    recorder, aggregate = Recorder(), Aggregate()
+    for i, (queue, llm) in enumerate(zip(queue_ms, llm_ms, strict=True)):
+        recorder.stage = f"stage {i}"
+        timing = {"queue": queue, "llm": llm, "app": queue + llm}
+        for _ in range(50):
+            record_sample(
+                recorder, Sample("intent_inference_latency", queue + llm + 1, "ok", server_timing=timing)
+            )
+    aggregate.merge_wire(recorder.drain())
+    windows = [{"name": f"stage {i}", "seconds": SECONDS} for i in range(len(queue_ms))]
+    return aggregate.snapshot({"stage_windows": windows})
+
+
+@pytest.mark.parametrize(
+    ("queue_ms", "llm_ms", "expected"),
+    [
+        ([0.1, 0.2, 80.0, 300.0], [100.0, 110.0, 120.0, 400.0], ("queue", "stage 1", "stage 2")),
+        ([0.1, 0.1, 0.1, 90.0], [100.0, 100.0, 300.0, 300.0], ("llm", "stage 1", "stage 2")),
+        ([0.1, 0.1, 0.1], [100.0, 104.0, 140.0], None),  # +40% is not growth
+    ],
+)
+def test_breaking_point_names_the_component_that_grew_first(queue_ms, llm_ms, expected) -> None:
+    """The first part that grew >= 1.5x and >= 5 ms between stages is named, in text and JSON."""
+    report = analyse_stages(parts_snapshot(queue_ms, llm_ms), BUDGETS)
+    growth = report.growth
+    if expected is None:
+        assert growth is None and to_dict(report)["component_growth"] is None
+        return
+    assert (growth.part, growth.from_stage, growth.to_stage) == expected
+    assert growth.metric == "intent_inference_latency"
+    assert f"component: {growth.part} grew first" in render_breaking_point(report)
+    full = build_report(parts_snapshot(queue_ms, llm_ms), Verdict("FAIL", 1, ()), breaking_point=report)
+    validate_report(full)
+    assert full["breaking_point"]["component_growth"]["part"] == growth.part

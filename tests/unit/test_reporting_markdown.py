@@ -83,3 +83,30 @@ def test_append_step_summary_without_env_does_nothing(tmp_path: Path) -> None:
     assert append_step_summary("x", env={}) is None
     assert append_step_summary("x", env={"GITHUB_STEP_SUMMARY": ""}) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_markdown_explains_failures_and_lists_slowest_requests() -> None:
+    """A failing budget's explanation and every kept slow request (trace id, Server-Timing) are listed."""
+    from agentload.budgets import evaluate
+    from agentload.budgets.model import BudgetFile, Policy
+    from agentload.recording.recorder import Aggregate, Recorder
+    from agentload.recording.samples import Sample, record_sample
+
+    recorder, aggregate = Recorder(), Aggregate()
+    for i in range(100):
+        timing = {"llm": 10.0 * i, "db": 5.0, "app": 10.0 * i + 5}
+        sample = Sample("intent_inference_latency", 10.0 * i + 6, "ok", status=200, server_timing=timing)
+        sample.trace_id, sample.started_at = f"trace{i:02d}", 1.7e9
+        record_sample(recorder, sample)
+    aggregate.merge_wire(recorder.drain())
+    snap = aggregate.snapshot()
+    file = BudgetFile(
+        budgets=(Budget("intent_inference_latency", "p95", 500.0),), policy=Policy(fail_on_5xx=False)
+    )
+    markdown = build_markdown(snap, evaluate(file, snap))
+    assert "- where the time went, `intent_inference_latency p95`: llm 9" in markdown
+    rows = table_rows(
+        markdown, "| metric | latency | trace id | started (UTC) | status | worker | Server-Timing |"
+    )
+    assert [row[2] for row in rows] == [f"`trace{i:02d}`" for i in range(99, 89, -1)]
+    assert rows[0][6] == "llm 990ms, db 5ms, app 995ms"

@@ -96,3 +96,21 @@ def test_every_row_key_has_a_column_and_every_status_a_colour() -> None:
     assert shown <= set(row)
     assert set(STATUS_COLOURS) == {PASS, WARN, FAIL, INCONCLUSIVE}
     assert [c["title"] for c in table_structure(10)][6] == "Last 10s"
+
+
+def test_failing_row_explains_where_the_time_went() -> None:
+    """A failing latency budget's Detail names its dominant part and its slowest request's trace id."""
+    from agentload.recording.recorder import Aggregate, Recorder
+    from agentload.recording.samples import Sample, record_sample
+
+    recorder, aggregate = Recorder(), Aggregate()
+    for i in range(50):
+        sample = Sample("step_execution_latency", 100.0 + i, "ok", status=200, trace_id=f"t{i}")
+        sample.server_timing = {"tool": 90.0 + i, "db": 5.0, "app": 96.0 + i}
+        record_sample(recorder, sample)
+    aggregate.merge_wire(recorder.drain())
+    snapshot = aggregate.snapshot()
+    rows = {row["metric"]: row for row in budget_rows(parse_budgets(BUDGETS), snapshot, snapshot)}
+    detail = rows["step_execution_latency"]["detail"]
+    assert rows["step_execution_latency"]["status"] == FAIL
+    assert "where the time went: tool 9" in detail and detail.endswith("slowest: 149ms trace t49")

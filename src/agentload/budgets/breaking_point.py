@@ -25,10 +25,18 @@ Degradation is **graceful** when, over every stage with requests at or after the
 
 Otherwise it is **not graceful**, and every violated condition is listed as a reason. When no
 budget broke in any stage the breaking point is "none found" and graceful is None.
+
+Which component grew first. Each stage also keeps the mean of every part of every request metric
+(`<metric>.<part>`: the Server-Timing components, `other` and `client`; `app` is the whole, not a
+part). Walking the stages in order, the first pair of consecutive stages in which a part's mean grew
+by at least 1.5x and by at least 5 ms names the component that gave way first (when several grew at
+that step, the one that grew most in ms). Part metrics are left out of rule 3: a queue that grows
+from microseconds is not, by itself, unbounded latency.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,13 +45,15 @@ from agentload.budgets.evaluate import FIVE_XX_BUDGET, evaluate_budget
 from agentload.budgets.model import FAIL, Budget, BudgetFile, Policy
 from agentload.formatting import format_duration, format_percent
 from agentload.recording.counts import hard_error_count, hard_errors, ratio, shed_count
-from agentload.recording.metrics import DURATION, kind_of, ordered_metric_names
+from agentload.recording.metrics import DURATION, kind_of, ordered_metric_names, parent_metric
 from agentload.recording.recorder import Delta, Snapshot
 
 HARD_ERROR_LIMIT = 0.01
 LATENCY_GROWTH_LIMIT = 3.0
 THRESHOLD_FACTOR_LIMIT = 2.0
 UNCHECKED_LATENCIES = frozenset({"iteration_schedule_lag"})
+GROWTH_FACTOR = 1.5
+GROWTH_MIN_MS = 5.0
 RULE = (
     "graceful when, in every stage at/after the breaking point: hard (non-shed) errors <= 1% of "
     "requests; shed requests >= hard errors (summed over those stages); and each duration metric's "
@@ -68,6 +78,46 @@ class StageResult:
     shed: int
     held: bool | None
     broken: tuple[str, ...] = ()
+    parts: Mapping[str, float] = field(default_factory=dict)
+    """Mean ms of each request metric's parts in this stage (`intent_inference_latency.llm`)."""
+
+
+@dataclass(frozen=True)
+class ComponentGrowth:
+    """The first part that grew between two consecutive stages (see the module docstring)."""
+
+    metric: str
+    part: str
+    from_stage: str
+    to_stage: str
+    before_ms: float
+    after_ms: float
+
+    @property
+    def text(self) -> str:
+        return (
+            f"{self.part} grew first: {self.metric} {self.part} mean {format_duration(self.before_ms)} -> "
+            f"{format_duration(self.after_ms)} from stage {self.from_stage} to {self.to_stage}"
+        )
+
+
+def first_growth(stages: Sequence[StageResult]) -> ComponentGrowth | None:
+    """The first part whose mean grew >= 1.5x and >= 5 ms between consecutive stages with data."""
+    active = [s for s in stages if s.parts]
+    for before, after in itertools.pairwise(active):
+        grown = [
+            (after.parts[name] - old, name)
+            for name, old in before.parts.items()
+            if name in after.parts
+            and after.parts[name] >= GROWTH_FACTOR * old
+            and after.parts[name] - old >= GROWTH_MIN_MS
+        ]
+        if grown:
+            _, name = max(grown)
+            metric, _, part = name.rpartition(".")
+            old, new = before.parts[name], after.parts[name]
+            return ComponentGrowth(metric, part, before.name, after.name, old, new)
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +130,7 @@ class BreakingPointReport:
     graceful: bool | None
     reasons: tuple[str, ...] = ()
     rule: str = field(default=RULE)
+    growth: ComponentGrowth | None = None
 
     @property
     def found(self) -> bool:
@@ -135,8 +186,13 @@ def analyse_stage(
     durations = [
         m
         for m in ordered_metric_names(snap.histograms)
-        if kind_of(m) == DURATION and snap.histograms[m].count
+        if kind_of(m) == DURATION and snap.histograms[m].count and parent_metric(m) == m
     ]
+    parts = {
+        m: snap.histograms[m].mean
+        for m in ordered_metric_names(snap.histograms)
+        if parent_metric(m) != m and not m.endswith(".app") and snap.histograms[m].count
+    }
     broken = broken_budgets(snap, gating_budgets(budget_file), budget_file.policy) if requests else None
     return StageResult(
         name=name,
@@ -151,6 +207,7 @@ def analyse_stage(
         shed=shed_count(snap),
         held=None if broken is None else not broken,
         broken=broken or (),
+        parts=parts,
     )
 
 
@@ -169,13 +226,16 @@ def analyse_stages(
     windows = normalize_windows(stage_windows)
     stages = tuple(analyse_stage(n, s, snapshot.stages.get(n), budget_file) for n, s in windows)
     broke = next((i for i, s in enumerate(stages) if s.held is False), None)
+    growth = first_growth(stages)
     if broke is None:
         healthy = next((s.name for s in reversed(stages) if s.held), None)
-        return BreakingPointReport(stages, None, healthy, None)
+        return BreakingPointReport(stages, None, healthy, None, growth=growth)
     healthy_stage = next((s for s in reversed(stages[:broke]) if s.held), None)
     reasons = degradation_reasons(stages[broke:], healthy_stage, budget_file)
     healthy = healthy_stage.name if healthy_stage else None
-    return BreakingPointReport(stages, stages[broke].name, healthy, not reasons, tuple(reasons))
+    return BreakingPointReport(
+        stages, stages[broke].name, healthy, not reasons, tuple(reasons), growth=growth
+    )
 
 
 def degradation_reasons(

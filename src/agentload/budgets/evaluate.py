@@ -63,6 +63,7 @@ from .confidence import (
     percentile_ci,
     wilson_interval,
 )
+from .explain import explain_budget
 from .model import (
     EXIT_FAIL,
     EXIT_INCOMPLETE,
@@ -139,6 +140,9 @@ def evaluate_budget(budget: Budget, snapshot: Snapshot, policy: Policy) -> Budge
     else:
         status = _judge(budget, observation.value)
         marginal = observation.ci is not None and _straddles(budget.threshold, low, high)
+    explanation = None
+    if status == FAIL and budget.kind == DURATION:
+        explanation = explain_budget(budget, snapshot, PERCENTILES.get(budget.stat))
     return BudgetResult(
         budget=budget,
         status=status,
@@ -148,6 +152,7 @@ def evaluate_budget(budget: Budget, snapshot: Snapshot, policy: Policy) -> Budge
         ci_high=high,
         marginal=marginal,
         message=_message(budget, observation, status, needed, marginal),
+        explanation=explanation,
     )
 
 

@@ -28,6 +28,7 @@ from agentload.recording.metrics import (
     NUMBER,
     RATE,
     SCHEDULED_SUFFIX,
+    parent_metric,
     scheduled_twin,
 )
 
@@ -412,6 +413,9 @@ def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     return f"unknown key{hint} (expected one of: {', '.join(allowed)})"
 
 
+PART_EXAMPLE = "intent_inference_latency.llm (see README, Where the time went)"
+
+
 def _unknown_metric(name: str, known: Mapping[str, str]) -> str:
     """Did-you-mean over every known metric, and the declared ones listed (they are the likely typos)."""
     close = difflib.get_close_matches(name, list(known), n=1) if len(name) <= _MAX_SUGGEST else []
@@ -419,4 +423,6 @@ def _unknown_metric(name: str, known: Mapping[str, str]) -> str:
     listed = f"; declared: {', '.join(declared)}" if declared else ""
     if close:
         return f"must be a known metric, did you mean {quote(close[0])}? (got {quote(name)}{listed})"
-    return f"must be a known metric: one of {', '.join(known)} (got {quote(name)}{listed})"
+    whole = [n for n in known if parent_metric(n) == n]
+    parts = f", or a request metric's part such as {PART_EXAMPLE}" if len(whole) < len(known) else ""
+    return f"must be a known metric: one of {', '.join(whole)}{parts} (got {quote(name)}{listed})"

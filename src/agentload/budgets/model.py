@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agentload.recording.metrics import kind_of
+
+if TYPE_CHECKING:
+    from .explain import Explanation
 
 CRITICALITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 
@@ -90,6 +94,8 @@ class BudgetResult:
     ci_high: float | None = None
     marginal: bool = False
     message: str = ""
+    explanation: Explanation | None = None
+    """For a failing latency budget: where its slow tail spent its time (`explain`)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from agentload.recording.metrics import BUILTIN, DURATION, NUMBER, SCHEDULED_SUFFIX
+from agentload.recording.metrics import BUILTIN, DURATION, NUMBER, SCHEDULED_SUFFIX, parent_metric
 
 from .model import BudgetFile
 
@@ -32,7 +32,7 @@ def in_scope(budget_file: BudgetFile, exercised: Iterable[str] | None) -> tuple[
     measured = set(exercised)
     kept, notes = [], []
     for budget in budget_file.budgets:
-        base = budget.metric.removesuffix(SCHEDULED_SUFFIX)
+        base = parent_metric(budget.metric).removesuffix(SCHEDULED_SUFFIX)
         suite_latency = BUILTIN.get(base) in (DURATION, NUMBER) and base != "iteration_schedule_lag"
         if not suite_latency or base in measured:
             kept.append(budget)

@@ -8,6 +8,7 @@ handful of points. The schema is fixed, as the Grafana dashboard is built agains
 
 * `agentload_requests` tags run_id, profile, scenario, metric, status_class (ok|error|shed), worker;
   fields count, latency_ms_mean/p50/p95/p99/max, bytes, tokens, ttft_ms_p95 (only with TTFTs).
+  A successful request's `Server-Timing` parts are points of their own, metric `<metric>.<part>`.
 * `agentload_users` tags run_id, profile, worker; fields users, arrival_rate, dropped_iterations.
 * `agentload_failures` tags run_id, profile, metric, failure, worker; field count.
 
@@ -21,6 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from agentload.recording.breakdown import parts_of
 from agentload.recording.histogram import Histogram
 from agentload.recording.samples import Sample
 
@@ -123,8 +125,19 @@ class IntervalAggregator:
             cell.ttft.record(sample.ttft_ms)
         if klass != "ok":
             self.add_failure(sample.metric, sample.failure or "unknown")
+        elif sample.server_timing:
+            self._add_parts(scenario, sample)
         if sample.schedule_lag_ms is None:
             self.iterations += 1
+
+    def _add_parts(self, scenario: str, sample: Sample) -> None:
+        """Each Server-Timing part as its own `<metric>.<part>` point, as the recorder keeps it."""
+        timings = sample.server_timing or {}
+        parts = parts_of(sample.latency_ms, timings)
+        if "app" in timings:
+            parts["app"] = timings["app"]
+        for part, ms in parts.items():
+            self._cell(scenario, f"{sample.metric}.{part}", "ok").latency.record(ms)
 
     def add_failure(self, metric: str, failure: str) -> None:
         key = (metric, failure)

@@ -101,10 +101,23 @@ def budget_rows(
     """
     whole = evaluate(budget_file, cumulative_snapshot).results
     recent = evaluate(budget_file, window_snapshot).results
-    return [_row(now, last) for now, last in zip(whole, recent, strict=True)]
+    return [_row(now, last, cumulative_snapshot) for now, last in zip(whole, recent, strict=True)]
 
 
-def _row(result: BudgetResult, window: BudgetResult) -> dict[str, Any]:
+def _detail(result: BudgetResult, snapshot: Snapshot) -> str:
+    """The verdict's message; a failing latency budget adds where the time went and its slowest request."""
+    if result.explanation is None:
+        return result.message
+    detail = f"{result.message}; where the time went: {result.explanation.text}"
+    slowest = snapshot.slowest.get(result.explanation.metric)
+    ranked = slowest.ranked() if slowest else []
+    if ranked:
+        latency = format_value(result.explanation.metric, ranked[0].latency_ms)
+        detail += f"; slowest: {latency} trace {ranked[0].trace_id}"
+    return detail
+
+
+def _row(result: BudgetResult, window: BudgetResult, snapshot: Snapshot) -> dict[str, Any]:
     budget = result.budget
     return {
         "budget": budget.label,
@@ -118,7 +131,7 @@ def _row(result: BudgetResult, window: BudgetResult) -> dict[str, Any]:
         "window": format_value(budget.metric, window.observed),
         "window_status": window.status,
         "window_samples": window.samples,
-        "detail": result.message,
+        "detail": _detail(result, snapshot),
     }
 
 

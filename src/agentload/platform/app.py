@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from agentload.platform.capacity import Overloaded, SlotPool
+from agentload.platform.components import chat_parts, server_timing, service_parts
 from agentload.platform.config import PlatformConfig
 from agentload.platform.faults import Fault, FaultSettings, decide_fault, update_faults
 from agentload.platform.intents import classify
@@ -65,6 +66,7 @@ class PlatformState:
         self.pool = SlotPool(config.slots, config.queue)
         self.stats = Stats()
         self.faults: FaultSettings = config.faults
+        self.component_rng = random.Random(f"{config.seed}:components")
 
     def decide(self, endpoint: str) -> Fault:
         """Fault (or Fault.NONE) for one request to ``endpoint``."""
@@ -73,6 +75,23 @@ class PlatformState:
     def scale(self, endpoint: str) -> float:
         """Current latency multiplier of ``endpoint``."""
         return self.faults.latency_scale.get(endpoint, 1.0)
+
+    def parts(self, endpoint: str, service_ms: float, async_step: bool = False) -> dict[str, float]:
+        """``service_ms`` split into its components, each under its current component scale."""
+        scales = self.faults.component_scale
+        return service_parts(endpoint, service_ms, self.component_rng, scales, async_step)
+
+    def chat_parts(self, plan: ChatPlan) -> tuple[ChatPlan, dict[str, float]]:
+        """The chat plan under the current component scales, and its cache and llm parts."""
+        return chat_parts(plan, self.component_rng, self.faults.component_scale)
+
+    @contextlib.asynccontextmanager
+    async def admitted(self, request: web.Request, endpoint: str) -> AsyncIterator[None]:
+        """``admit``, noting the time spent waiting for the slot as the request's ``queue`` part."""
+        waited = time.perf_counter()
+        async with self.admit(endpoint):
+            request["queue_ms"] = (time.perf_counter() - waited) * 1000.0
+            yield
 
     @contextlib.asynccontextmanager
     async def admit(self, endpoint: str) -> AsyncIterator[None]:
@@ -241,9 +260,10 @@ async def handle_intent(request: web.Request) -> web.StreamResponse:
     require_user(request)
     chat = parse_chat_request(await read_json(request, state.config.max_body))
     intents = [i.to_json() for i in classify(chat.last_user_text(), chat.user_location)]
-    service_ms = state.latency.intent_ms(len(intents)) * state.scale("intent")
-    async with state.admit("intent"):
-        await serve_time(request, "intent", fault, service_ms)
+    parts = state.parts("intent", state.latency.intent_ms(len(intents)) * state.scale("intent"))
+    request["parts"] = parts
+    async with state.admitted(request, "intent"):
+        await serve_time(request, "intent", fault, sum(parts.values()))
     return await json_answer(request, {"intent": intents[0], "intents": intents}, fault)
 
 
@@ -257,8 +277,10 @@ async def handle_step(request: web.Request) -> web.StreamResponse:
     run_async = step.run_async
     if run_async is None:
         run_async = state.async_rng.random() < state.config.async_step_rate
-    service_ms = state.latency.step_ms(run_async) * state.scale("step")
-    async with state.admit("step"):
+    parts = state.parts("step", state.latency.step_ms(run_async) * state.scale("step"), run_async)
+    request["parts"] = parts
+    service_ms = sum(parts.values())
+    async with state.admitted(request, "step"):
         await serve_time(request, "step", fault, service_ms)
     status, payload = step_answer(step, run_async, service_ms)
     return await json_answer(request, payload, fault, status=status)
@@ -291,9 +313,9 @@ async def handle_chat(request: web.Request) -> web.StreamResponse:
     reset_if_faulted(request, "chat", fault)
     require_user(request)
     chat = parse_chat_request(await read_json(request, state.config.max_body))
-    plan = state.latency.chat_plan().scaled(state.scale("chat"))
+    plan, request["parts"] = state.chat_parts(state.latency.chat_plan().scaled(state.scale("chat")))
     topic = classify(chat.last_user_text())[0].type
-    async with state.admit("chat"):
+    async with state.admitted(request, "chat"):
         if wants_stream(request, chat):
             if fault in (Fault.STALL, Fault.ERROR):  # fail before any header is sent
                 await serve_time(request, "chat", fault, plan.ttft_ms)
@@ -310,10 +332,14 @@ async def handle_chat(request: web.Request) -> web.StreamResponse:
 def planned_timing(request: web.Request, plan: ChatPlan) -> str:
     """Server-Timing for a stream: planned total and planned first token, both from arrival."""
     so_far = elapsed_ms(request)
-    return (
-        f'app;dur={so_far + plan.total_ms:.3f};desc="planned", '
-        f'ttft;dur={so_far + plan.ttft_ms:.3f};desc="planned"'
-    )
+    ttft = f'ttft;dur={so_far + plan.ttft_ms:.3f};desc="planned"'
+    return server_timing(parts_of(request), so_far + plan.total_ms, f';desc="planned", {ttft}')
+
+
+def parts_of(request: web.Request) -> dict[str, float]:
+    """The request's components so far: the measured queue wait, then the modelled parts."""
+    parts = {"queue": request["queue_ms"]} if "queue_ms" in request else {}
+    return {**parts, **request.get("parts", {})}
 
 
 async def stream_chat(
@@ -442,7 +468,9 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
     if request.get("dropped"):
         return
     if "Server-Timing" not in response.headers:
-        response.headers["Server-Timing"] = f"app;dur={elapsed_ms(request):.3f}"
+        total = elapsed_ms(request)
+        served = "queue_ms" in request and response.status < 400  # parts only for answers served
+        response.headers["Server-Timing"] = server_timing(parts_of(request) if served else {}, total)
     endpoint = request.get("endpoint")
     if endpoint in API_ENDPOINTS:
         request.app[STATE].stats.count(endpoint, response.status)

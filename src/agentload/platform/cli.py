@@ -15,10 +15,12 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from aiohttp import web
 
 from agentload.platform.app import build_app
+from agentload.platform.components import parse_component_scale
 from agentload.platform.config import (
     DEFAULT_MAX_BODY,
     DEFAULT_QUEUE,
@@ -141,6 +143,13 @@ def _add_fault_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stall-max-s", default=None, help="a stalled request is dropped after this long (default 120)"
     )
+    p.add_argument(
+        "--component-scale",
+        default=None,
+        metavar="SPEC",
+        help='slow one component: "llm=3,db=5" everywhere or "intent.llm=5" on one endpoint '
+        "(components: cache, llm, db, tool; env PLATFORM_COMPONENT_SCALE)",
+    )
 
 
 def _fixed_timing(args: argparse.Namespace) -> FixedTiming:
@@ -178,6 +187,9 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Platfo
     mode = "queue" if args.no_shed else _flag_or_env(args.overload_mode, env, "overload_mode") or "shed"
     stall_text = _flag_or_env(args.stall_max_s, env, "stall_max_s") or "120"
     faults = faults_from_texts(texts, mode, parse_non_negative("--stall-max-s", stall_text))
+    scale_text = _flag_or_env(args.component_scale, env, "component_scale")
+    if scale_text is not None:
+        faults = replace(faults, component_scale=parse_component_scale(scale_text))
     key = args.system_key or env.get("INTERNAL_SYSTEM_KEY") or DEFAULT_SYSTEM_KEY
     return PlatformConfig(
         host=args.host,

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from agentload.platform.components import coerce_component_scale
+
 ENDPOINTS: tuple[str, ...] = ("health", "intent", "step", "chat")
 OVERLOAD_MODES: tuple[str, ...] = ("shed", "queue", "error")
 
@@ -124,11 +126,13 @@ class FaultSettings:
     reset_rate: Mapping[str, float] = field(default_factory=lambda: _uniform(0.0))
     overload_mode: str = "shed"
     stall_max_s: float = 120.0
+    component_scale: Mapping[str, float] = field(default_factory=dict)
+    """Per-component slowdowns (`{"llm": 5}` or `{"intent.llm": 5}`), see `components`."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready view, as returned by ``GET /_admin/faults``."""
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in FAULT_LIMITS:
+        for name in (*FAULT_LIMITS, "component_scale"):
             out[name] = dict(out[name])
         return out
 
@@ -161,8 +165,10 @@ def update_faults(current: FaultSettings, changes: Mapping[str, Any]) -> FaultSe
             updates["overload_mode"] = "shed" if value else "queue"
         elif key == "stall_max_s":
             updates[key] = check_stall_max(value)
+        elif key == "component_scale":
+            updates[key] = coerce_component_scale(value)
         else:
-            known = ", ".join([*FAULT_LIMITS, "overload_mode", "shed", "stall_max_s"])
+            known = ", ".join([*FAULT_LIMITS, "overload_mode", "shed", "stall_max_s", "component_scale"])
             raise ValueError(f"unknown fault setting {key!r} (expected one of {known})")
     return replace(current, **updates)
 

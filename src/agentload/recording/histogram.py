@@ -110,6 +110,15 @@ class Histogram:
         rank = max(1, math.ceil(percent / 100 * self.count - 1e-9))
         return self.value_at_rank(rank)
 
+    def count_at_most(self, value: float) -> int:
+        """How many samples are <= `value`, within the bucket precision (exact at min and max)."""
+        if not self.count or value < self.min:
+            return 0
+        if value >= self.max:
+            return self.count
+        last = _bucket_of(int(value * _SCALE + 0.5))
+        return sum(n for index, n in self.buckets.items() if index <= last)
+
     def _sorted_buckets(self) -> Iterator[tuple[int, int]]:
         return iter(sorted(self.buckets.items()))
 

@@ -28,6 +28,7 @@ WATCH_S = 0.5
 def install_worker(environment: Any) -> None:
     runner: WorkerRunner = environment.runner
     run = environment.agentload
+    run.recorder.source = runner.client_id  # named with each of its slowest requests
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
         data[REPORT_KEY] = run.recorder.drain()

@@ -51,12 +51,36 @@ BUILTIN: dict[str, str] = {
     "requests": COUNT,
     "dropped_iterations": COUNT,
     **{name + SCHEDULED_SUFFIX: DURATION for name in _REQUEST_LATENCIES},
+    **{
+        f"{name}.{part}": DURATION
+        for name in _REQUEST_LATENCIES[:3]
+        for part in ("queue", "cache", "llm", "db", "tool", "other", "client", "app")
+    },
 }
 """The suite's own metrics. Request latencies count successful responses only: errors are counted
 by name and never pollute a latency distribution (a stalled request is a timeout, not 10 s)."""
 
 METRICS: dict[str, str] = dict(BUILTIN)
 """Every metric this process knows, in declaration order: the built-ins, then the declared ones."""
+
+
+COMPONENT_SEPARATOR = "."
+"""A request's parts are metrics too: `<metric>.<part>`, e.g. `intent_inference_latency.llm`. Parts
+are the target's `Server-Timing` components (`queue`, `cache`, `llm`, `db`, `tool` on the reference
+platform), `app` (the server's whole time), `other` (server time no component claims) and `client`
+(the request's latency minus `app`). The suite's three request metrics have every part registered,
+so budgets.yaml may name them; another target's or request's parts are declared under `metrics:`."""
+
+
+def component_metric(metric: str, part: str) -> str:
+    """The metric of one part of `metric`'s requests."""
+    return f"{metric}{COMPONENT_SEPARATOR}{part}"
+
+
+def parent_metric(name: str) -> str:
+    """`intent_inference_latency.llm` -> `intent_inference_latency`; any other name is its own parent."""
+    parent, dot, _ = name.rpartition(COMPONENT_SEPARATOR)
+    return parent if dot and parent in METRICS and METRICS[parent] == DURATION else name
 
 
 def kind_of(name: str) -> str:

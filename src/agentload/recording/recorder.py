@@ -13,31 +13,45 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentload.recording.breakdown import Breakdown
+from agentload.recording.exemplars import DEFAULT_KEEP, Exemplar, Slowest
 from agentload.recording.histogram import Histogram
 
 
 @dataclass
 class Delta:
-    """What one process recorded in one stage since the last drain: histograms and counters."""
+    """What one process recorded in one stage since the last drain.
+
+    Histograms and counters, plus per latency metric the component sums of its requests by total
+    latency (`breakdowns`) and its slowest requests (`slowest`); all of it merges exactly.
+    """
 
     histograms: dict[str, Histogram] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    breakdowns: dict[str, Breakdown] = field(default_factory=dict)
+    slowest: dict[str, Slowest] = field(default_factory=dict)
 
     def merge(self, other: Delta) -> None:
         for name, histogram in other.histograms.items():
             self.histograms.setdefault(name, Histogram()).merge(histogram)
         _add_counts(self.counters, other.counters)
         _add_counts(self.errors, other.errors)
+        for name, breakdown in other.breakdowns.items():
+            self.breakdowns.setdefault(name, Breakdown()).merge(breakdown)
+        for name, slowest in other.slowest.items():
+            self.slowest.setdefault(name, Slowest(slowest.keep)).merge(slowest)
 
     def is_empty(self) -> bool:
-        return not (self.histograms or self.counters or self.errors)
+        return not (self.histograms or self.counters or self.errors or self.breakdowns or self.slowest)
 
     def to_wire(self) -> dict[str, Any]:
         return {
             "h": {name: h.to_wire() for name, h in self.histograms.items()},
             "c": dict(self.counters),
             "e": dict(self.errors),
+            "b": {name: b.to_wire() for name, b in self.breakdowns.items()},
+            "x": {name: x.to_wire() for name, x in self.slowest.items()},
         }
 
     @classmethod
@@ -46,6 +60,8 @@ class Delta:
             histograms={name: Histogram.from_wire(h) for name, h in wire["h"].items()},
             counters={str(k): int(v) for k, v in wire["c"].items()},
             errors={str(k): int(v) for k, v in wire["e"].items()},
+            breakdowns={name: Breakdown.from_wire(b) for name, b in wire.get("b", {}).items()},
+            slowest={name: Slowest.from_wire(x) for name, x in wire.get("x", {}).items()},
         )
 
 
@@ -60,8 +76,11 @@ class Recorder:
     `stage` is set by whoever knows the schedule (the profile); samples go into the current one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "local", keep: int = DEFAULT_KEEP) -> None:
         self.stage = ""
+        self.source = source
+        """Who records here: "local", or the worker's client id (named with each slow request)."""
+        self.keep = keep
         self._pending: dict[str, Delta] = {}
 
     def _delta(self) -> Delta:
@@ -85,6 +104,30 @@ class Recorder:
         errors = self._delta().errors
         errors[name] = errors.get(name, 0) + 1
 
+    def breakdown(self, metric: str, total_ms: float, parts: Mapping[str, float]) -> None:
+        breakdowns = self._delta().breakdowns
+        breakdown = breakdowns.get(metric)
+        if breakdown is None:
+            breakdown = breakdowns[metric] = Breakdown()
+        breakdown.add(total_ms, parts)
+
+    def slow_request(
+        self,
+        metric: str,
+        latency_ms: float,
+        started_at: float,
+        trace_id: str,
+        status: int,
+        server_timing: Mapping[str, float],
+    ) -> None:
+        """Keep the request if it is among the `keep` slowest of `metric` in this stage so far."""
+        slowest = self._delta().slowest
+        kept = slowest.get(metric)
+        if kept is None:
+            kept = slowest[metric] = Slowest(self.keep)
+        if latency_ms > kept.floor:
+            kept.offer(Exemplar(latency_ms, started_at, trace_id, status, self.source, server_timing))
+
     def drain(self) -> dict[str, dict[str, Any]]:
         """Hand over everything recorded so far, per stage, in wire form, and start afresh."""
         pending, self._pending = self._pending, {}
@@ -101,6 +144,8 @@ class Snapshot:
     stages: Mapping[str, Delta] = field(default_factory=dict)
     incomplete: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    breakdowns: Mapping[str, Breakdown] = field(default_factory=dict)
+    slowest: Mapping[str, Slowest] = field(default_factory=dict)
 
     def counter(self, name: str) -> int:
         return int(self.counters.get(name, 0))
@@ -144,7 +189,13 @@ class Aggregate:
         for arrived_at, delta in self._recent:
             if arrived_at >= now - seconds:
                 recent.merge(delta)
-        return Snapshot(histograms=recent.histograms, counters=recent.counters, errors=recent.errors)
+        return Snapshot(
+            histograms=recent.histograms,
+            counters=recent.counters,
+            errors=recent.errors,
+            breakdowns=recent.breakdowns,
+            slowest=recent.slowest,
+        )
 
     def total(self) -> Delta:
         whole = Delta()
@@ -166,5 +217,6 @@ class Aggregate:
             stages=stages,
             incomplete=tuple(self.incomplete),
             meta=dict(meta or {}),
+            breakdowns=whole.breakdowns,
+            slowest=whole.slowest,
         )
-

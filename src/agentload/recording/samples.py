@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agentload.recording.breakdown import parts_of
 from agentload.recording.metrics import SCHEDULED_SUFFIX
 from agentload.recording.recorder import Recorder
 
@@ -28,6 +29,11 @@ class Sample:
     tokens_per_second: float | None = None
     schedule_lag_ms: float | None = None
     stream_format: str | None = None
+    trace_id: str | None = None
+    started_at: float | None = None
+    """Wall-clock start (epoch seconds), kept for the slowest requests."""
+    server_timing: dict[str, float] | None = None
+    """The response's `Server-Timing` entries in ms (`app` is the server's total)."""
 
 
 STREAM_FORMAT_PREFIX = "stream_format:"
@@ -47,6 +53,17 @@ def record_sample(recorder: Recorder, sample: Sample) -> None:
             recorder.observe("chat_tokens_per_second", sample.tokens_per_second)
         for gap in sample.inter_token_ms:
             recorder.observe("chat_inter_token_latency", gap)
+        if sample.server_timing:
+            _record_parts(recorder, sample.metric, sample.latency_ms, sample.server_timing)
+        if sample.trace_id is not None:
+            recorder.slow_request(
+                sample.metric,
+                sample.latency_ms,
+                sample.started_at or 0.0,
+                sample.trace_id,
+                sample.status,
+                sample.server_timing or {},
+            )
     else:
         recorder.count("shed" if sample.outcome == "shed" else "errors")
         recorder.error(sample.failure or "unknown")
@@ -58,3 +75,13 @@ def record_sample(recorder: Recorder, sample: Sample) -> None:
         recorder.observe("iteration_schedule_lag", sample.schedule_lag_ms)
     if sample.stream_format is not None:
         recorder.count(STREAM_FORMAT_PREFIX + sample.stream_format)
+
+
+def _record_parts(recorder: Recorder, metric: str, latency_ms: float, timings: dict[str, float]) -> None:
+    """Each part of the request as `<metric>.<part>`, and the parts into the metric's breakdown."""
+    parts = parts_of(latency_ms, timings)
+    for part, ms in parts.items():
+        recorder.observe(f"{metric}.{part}", ms)
+    if "app" in timings:
+        recorder.observe(f"{metric}.app", timings["app"])
+        recorder.breakdown(metric, latency_ms, parts)

@@ -7,9 +7,10 @@ The analysis itself (which stage broke which budget, and whether degradation was
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
-from agentload.budgets.breaking_point import BreakingPointReport, StageResult
+from agentload.budgets.breaking_point import BreakingPointReport, ComponentGrowth, StageResult
 from agentload.formatting import format_duration, format_number, format_percent
 from agentload.recording.metrics import ordered_metric_names
 
@@ -64,6 +65,8 @@ def render_breaking_point(report: BreakingPointReport) -> str:
     if report.graceful is not None:
         lines.append("degradation: graceful" if report.graceful else "degradation: NOT graceful")
         lines += [f"  - {reason}" for reason in report.reasons]
+    if report.growth is not None:
+        lines.append(f"component: {report.growth.text}")
     return "\n".join(lines) + "\n"
 
 
@@ -97,4 +100,9 @@ def to_dict(report: BreakingPointReport) -> dict[str, Any]:
         "reasons": list(report.reasons),
         "rule": report.rule,
         "stages": [stage_to_dict(s) for s in report.stages],
+        "component_growth": growth_to_dict(report.growth) if report.growth else None,
     }
+
+
+def growth_to_dict(growth: ComponentGrowth) -> dict[str, Any]:
+    return {**asdict(growth), "text": growth.text}

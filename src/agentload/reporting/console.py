@@ -11,6 +11,7 @@ reads the same in a CI log.
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from agentload.formatting import (
     format_value,
 )
 from agentload.recording.counts import hard_error_count, shed_count, stream_formats
+from agentload.recording.exemplars import Exemplar
 from agentload.recording.metrics import DURATION, kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.summary import incomplete_reasons, summarize
@@ -36,6 +38,7 @@ ICONS = {PASS: "✅", WARN: "⚠️", FAIL: "❌", INCONCLUSIVE: "❔"}
 _ANSI = {PASS: "\033[32m", WARN: "\033[33m", FAIL: "\033[31m", INCONCLUSIVE: "\033[35m"}
 _RESET = "\033[0m"
 TOP_ERRORS = 10
+TOP_SLOWEST = 3
 _TREND_STATS = (
     ("avg", "avg"),
     ("min", "min"),
@@ -148,13 +151,40 @@ def _strip_ansi(text: str) -> str:
     return text
 
 
-def _budget_block(verdict: Verdict, *, color: bool) -> list[str]:
+def _budget_block(verdict: Verdict, snapshot: Snapshot, *, color: bool) -> list[str]:
     if not verdict.results:
         return ["budgets: none evaluated"]
     header = ["STATUS", "METRIC", "STAT", "OBSERVED [95% CI]", "THRESHOLD", "SAMPLES", "CRITICALITY", ""]
     lines = ["budgets:", *_table(header, [budget_row(r, color=color) for r in verdict.results])]
-    notes = [f"  {r.budget.label}: {r.message}" for r in verdict.results if r.message and r.status != PASS]
-    return lines + notes
+    for result in verdict.results:
+        if result.message and result.status != PASS:
+            lines.append(f"  {result.budget.label}: {result.message}")
+        if result.status == FAIL:
+            lines += why_lines(result, snapshot)
+    return lines
+
+
+def why_lines(result: BudgetResult, snapshot: Snapshot) -> list[str]:
+    """Under a failing budget: where its slow tail's time went, and its three slowest requests."""
+    lines = []
+    if result.explanation is not None:
+        lines.append(f"    where the time went: {result.explanation.text}")
+    metric = result.explanation.metric if result.explanation else result.budget.metric
+    slowest = snapshot.slowest.get(metric)
+    for exemplar in slowest.ranked()[:TOP_SLOWEST] if slowest else ():
+        lines.append(f"    slow request: {exemplar_text(exemplar)}")
+    return lines
+
+
+def exemplar_text(exemplar: Exemplar) -> str:
+    """`1.52s trace 4f2a... at 14:02:11Z, status 200, worker local (llm 1.3s, db 90ms, app 1.5s)`."""
+    started = time.strftime("%H:%M:%S", time.gmtime(exemplar.started_at)) + "Z"
+    parts = ", ".join(f"{name} {format_duration(ms)}" for name, ms in exemplar.server_timing.items())
+    timing = f" ({parts})" if parts else ""
+    return (
+        f"{format_duration(exemplar.latency_ms)} trace {exemplar.trace_id} at {started}, "
+        f"status {exemplar.status}, worker {exemplar.worker}{timing}"
+    )
 
 
 def _incomplete_block(reasons: Iterable[str]) -> list[str]:
@@ -193,7 +223,7 @@ def render_summary(
     sections = [
         _metric_block(snapshot, summaries, shed_counts_as_error=shed_counts_as_error),
         _errors_block(snapshot),
-        _budget_block(verdict, color=color),
+        _budget_block(verdict, snapshot, color=color),
         _incomplete_block(incomplete_reasons(snapshot, verdict)),
         _regression_block(verdict),
         [f"note: {note}" for note in verdict.notes],

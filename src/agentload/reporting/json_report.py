@@ -13,15 +13,17 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from agentload.budgets.explain import Explanation, explain
 from agentload.budgets.model import BudgetResult, Regression, Verdict
 from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count, stream_formats
-from agentload.recording.metrics import kind_of
+from agentload.recording.metrics import kind_of, ordered_metric_names
 from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
 from agentload.reporting.summary import incomplete_reasons, summarize
@@ -73,6 +75,40 @@ def budget_entry(result: BudgetResult) -> dict[str, Any]:
         "samples": result.samples,
         "marginal": result.marginal,
         "message": result.message,
+        **({"explanation": explanation_entry(result.explanation)} if result.explanation else {}),
+    }
+
+
+def explanation_entry(explanation: Explanation) -> dict[str, Any]:
+    """A slow tail's parts, largest share first, with the one-line text the console prints."""
+    return {**asdict(explanation), "parts": [asdict(p) for p in explanation.parts], "text": explanation.text}
+
+
+def breakdown_entries(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    """Every metric with Server-Timing data: where its requests at or above its P95 spent their time."""
+    entries = {}
+    for metric in ordered_metric_names(snapshot.breakdowns):
+        explanation = explain(metric, snapshot.histograms.get(metric), snapshot.breakdowns[metric])
+        if explanation is not None:
+            entries[metric] = explanation_entry(explanation)
+    return entries
+
+
+def slowest_entries(snapshot: Snapshot) -> dict[str, list[dict[str, Any]]]:
+    """Per metric, its slowest requests, slowest first."""
+    return {
+        metric: [
+            {
+                "latency_ms": e.latency_ms,
+                "trace_id": e.trace_id,
+                "started_at": iso_utc(e.started_at),
+                "status": e.status,
+                "worker": e.worker,
+                "server_timing": dict(e.server_timing),
+            }
+            for e in snapshot.slowest[metric].ranked()
+        ]
+        for metric in ordered_metric_names(snapshot.slowest)
     }
 
 
@@ -166,6 +202,10 @@ def build_report(
     }
     if snapshot.stages:
         report["stages"] = stage_entries(snapshot)
+    if snapshot.breakdowns:
+        report["breakdown"] = breakdown_entries(snapshot)
+    if snapshot.slowest:
+        report["slowest"] = slowest_entries(snapshot)
     if breaking_point is not None:
         from agentload.reporting.breaking_point import to_dict
 

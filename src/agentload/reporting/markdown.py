@@ -9,11 +9,13 @@ escaped so a failure name containing `|` cannot break the table.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from agentload.budgets.model import BudgetResult, Verdict
-from agentload.formatting import format_ci, format_percent, format_threshold, format_value
+from agentload.budgets.model import FAIL, BudgetResult, Verdict
+from agentload.formatting import format_ci, format_duration, format_percent, format_threshold, format_value
+from agentload.recording.metrics import ordered_metric_names
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.console import ICONS
 from agentload.reporting.summary import incomplete_reasons
@@ -73,6 +75,43 @@ def _errors_table(errors: Mapping[str, int], requests: int) -> list[str]:
     return lines
 
 
+def _why_list(verdict: Verdict) -> list[str]:
+    return [
+        f"- where the time went, `{r.budget.label}`: {r.explanation.text}"
+        for r in verdict.results
+        if r.status == FAIL and r.explanation is not None
+    ]
+
+
+def _slowest_table(snapshot: Snapshot) -> list[str]:
+    if not snapshot.slowest:
+        return []
+    lines = [
+        "### Slowest requests",
+        "",
+        _row(["metric", "latency", "trace id", "started (UTC)", "status", "worker", "Server-Timing"]),
+        "|---|---:|---|---|---:|---|---|",
+    ]
+    for metric in ordered_metric_names(snapshot.slowest):
+        for e in snapshot.slowest[metric].ranked():
+            started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.started_at))
+            timing = ", ".join(f"{name} {format_duration(ms)}" for name, ms in e.server_timing.items())
+            lines.append(
+                _row(
+                    [
+                        f"`{metric}`",
+                        format_duration(e.latency_ms),
+                        f"`{e.trace_id}`",
+                        started,
+                        str(e.status),
+                        cell(e.worker),
+                        timing or "-",
+                    ]
+                )
+            )
+    return lines
+
+
 def build_markdown(snapshot: Snapshot, verdict: Verdict) -> str:
     """The Markdown summary: verdict heading, budget table, incomplete reasons, errors table."""
     profile = snapshot.meta.get("profile")
@@ -80,6 +119,7 @@ def build_markdown(snapshot: Snapshot, verdict: Verdict) -> str:
     sections = [
         [title, "", f"**Verdict: {verdict.status}** (exit {verdict.exit_code})"],
         _budget_table(verdict),
+        _why_list(verdict),
         [f"- ⚠️ incomplete: {reason}" for reason in incomplete_reasons(snapshot, verdict)],
         [
             f"- regression: `{r.metric}` p95 {format_value(r.metric, r.baseline_p95)} → "
@@ -87,6 +127,7 @@ def build_markdown(snapshot: Snapshot, verdict: Verdict) -> str:
             for r in verdict.regressions
         ],
         _errors_table(snapshot.errors, snapshot.counter("requests")),
+        _slowest_table(snapshot),
     ]
     return "\n\n".join("\n".join(section) for section in sections if section) + "\n"
 

@@ -23,6 +23,7 @@ from agentload.settings import Settings
 from agentload.traffic.classify import ERROR, OK, Outcome, classify, classify_status, failure_name, root_cause
 from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
 from agentload.traffic.iteration import scheduled_start
+from agentload.traffic.server_timing import parse_server_timing
 from agentload.traffic.streams import DATA_STREAM_HEADER, UI_STREAM_HEADER, StreamDecoder, StreamTiming
 
 
@@ -109,6 +110,7 @@ class AgentApi:
     def send(self, call: Call) -> Sample:
         """Send `call` under its endpoint's deadline and report exactly one sample for it."""
         started = time.perf_counter()
+        started_at = time.time()
         scheduled_at = scheduled_start()
         lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
         deadline = self._deadline(call)
@@ -126,6 +128,9 @@ class AgentApi:
             )
             with response:
                 sample = self._judge(call, response, started, deadline, lag_ms)
+                sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
+                if response.headers:
+                    sample.server_timing = parse_server_timing(response.headers.get("Server-Timing")) or None
                 response.request_meta["response_time"] = sample.latency_ms
                 response.request_meta["context"]["agentload"] = sample
                 if sample.outcome == OK:
@@ -136,7 +141,7 @@ class AgentApi:
         except gevent.Timeout as exc:
             if exc is not deadline:
                 raise
-            return self._report_timeout(call, started, lag_ms)
+            return self._report_timeout(call, started, started_at, lag_ms)
         finally:
             if deadline is not None:
                 deadline.cancel()
@@ -212,8 +217,9 @@ class AgentApi:
             schedule_lag_ms=lag_ms,
         )
 
-    def _report_timeout(self, call: Call, started: float, lag_ms: float | None) -> Sample:
+    def _report_timeout(self, call: Call, started: float, started_at: float, lag_ms: float | None) -> Sample:
         sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
+        sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
         self.client.request_event.fire(
             request_type=call.endpoint.method,
             name=call.endpoint.metric,

@@ -21,6 +21,7 @@ from typing import Any
 from agentload.recording.samples import Sample
 from agentload.traffic.endpoints import Endpoint
 from agentload.traffic.iteration import scheduled_start
+from agentload.traffic.server_timing import parse_server_timing
 
 OK = "ok"
 ERROR = "error"
@@ -158,4 +159,18 @@ def event_sample(
     if scheduled_at is not None:
         lag_ms = max(0.0, (time.perf_counter() - scheduled_at) * 1000 - float(response_time or 0.0))
     latency = float(response_time or 0.0)
-    return Sample(str(name), latency, outcome.kind, outcome.failure, status, schedule_lag_ms=lag_ms)
+    sample = Sample(str(name), latency, outcome.kind, outcome.failure, status, schedule_lag_ms=lag_ms)
+    headers = getattr(response, "headers", None)
+    if headers:
+        sample.server_timing = parse_server_timing(headers.get("Server-Timing")) or None
+        sample.trace_id = _trace_id(response)
+    sample.started_at = time.time() - latency / 1000
+    return sample
+
+
+def _trace_id(response: Any) -> str | None:
+    """The X-Trace-Id a plain Locust request sent (or the server echoed), if any."""
+    request = getattr(response, "request", None)
+    sent = getattr(request, "headers", None)
+    trace = sent.get("X-Trace-Id") if sent else None
+    return trace or response.headers.get("X-Trace-Id")
