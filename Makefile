@@ -15,14 +15,24 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/agentload demo
 
-# The two-minute soak test mostly waits, so it runs alongside the rest of the suite.
+# Most integration tests wait on time-scaled profiles, so the suite runs as three pytest processes:
+# the two-minute soak test, the functional tests (unit tests, contracts, reports, secrets, faults),
+# and the timed ones (accuracy, schedules, gate runs, and every test that starts `--processes`,
+# which binds Locust's fixed master port). Each prints its own summary; any failure fails the target.
+FUNCTIONAL := tests/unit $(addprefix tests/integration/test_,ci_scripts.py cluster_faults.py \
+	cluster_key.py demo_cli.py fault_matrix.py healthcheck.py hostile_input.py influx_victoria.py \
+	platform_contract.py platform_sdk_events.py profiles_cli.py secrets.py webui_budgets.py \
+	webui_install.py)
+
 test: $(STAMP) lint
 	@mkdir -p reports
 	$(PY) -m pytest -q -m soak -p no:cacheprovider > reports/soak-test.log 2>&1 & soak=$$!; \
-	$(PY) -m pytest -q -m "not soak"; rest=$$?; \
-	wait $$soak; soak_status=$$?; \
-	echo "--- soak test (run alongside the rest):"; cat reports/soak-test.log; \
-	test $$rest -eq 0 && test $$soak_status -eq 0
+	$(PY) -m pytest -q -m "not soak" -p no:cacheprovider $(FUNCTIONAL) > reports/functional-tests.log 2>&1 & functional=$$!; \
+	$(PY) -m pytest -q -m "not soak" $(addprefix --ignore=,$(FUNCTIONAL)); timed=$$?; \
+	wait $$functional; functional_status=$$?; wait $$soak; soak_status=$$?; \
+	echo "--- functional tests (run alongside):"; cat reports/functional-tests.log; \
+	echo "--- soak test (run alongside):"; cat reports/soak-test.log; \
+	test $$timed -eq 0 && test $$functional_status -eq 0 && test $$soak_status -eq 0
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

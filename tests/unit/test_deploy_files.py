@@ -249,7 +249,10 @@ def written_points() -> dict[str, tuple[list[str], dict[str, str]]]:
     """Measurement -> (tag keys, field -> int/float) of the points the real listener code writes."""
     aggregator = IntervalAggregator()
     chat = "chat_response_latency"
-    aggregator.add_sample("ChatResponse", Sample(chat, 900.0, "ok", ttft_ms=200.0, output_tokens=30))
+    timing = {"llm": 850.0, "queue": 20.0, "app": 880.0}
+    aggregator.add_sample(
+        "ChatResponse", Sample(chat, 900.0, "ok", ttft_ms=200.0, output_tokens=30, server_timing=timing)
+    )
     aggregator.add_sample("ChatResponse", Sample(chat, 40.0, "error", "http 500", 500))
     aggregator.iterations, aggregator.dropped_iterations = 3, 1
     points: dict[str, tuple[list[str], dict[str, str]]] = {}

@@ -157,7 +157,7 @@ def test_buffer_put_back_keeps_order_and_bound() -> None:
 
 
 def test_server_timing_parts_become_their_own_points() -> None:
-    """A successful request's parts are written as `<metric>.<part>` points, as the recorder keeps them."""
+    """A successful request's parts are `agentload_parts` points, so request counts count requests only."""
     from agentload.integrations.influx_points import IntervalAggregator, RunTags
     from agentload.recording.samples import Sample
 
@@ -165,9 +165,10 @@ def test_server_timing_parts_become_their_own_points() -> None:
     timing = {"llm": 80.0, "db": 10.0, "app": 95.0}
     aggregator.add_sample("Intent", Sample("intent_inference_latency", 100.0, "ok", server_timing=timing))
     lines = aggregator.drain(RunTags("r", "p", "local"), 1_000, 1.0, 1)
-    parts = {line.split("metric=")[1].split(",")[0]: line for line in lines if "metric=intent" in line}
-    assert set(parts) == {
-        f"intent_inference_latency{p}" for p in ("", ".llm", ".db", ".other", ".client", ".app")
-    }
-    assert "latency_ms_max=80" in parts["intent_inference_latency.llm"]
-    assert "latency_ms_max=5" in parts["intent_inference_latency.client"]
+    requests = [line for line in lines if line.startswith("agentload_requests,")]
+    assert len(requests) == 1 and "count=1i" in requests[0]
+    part_lines = [line for line in lines if line.startswith("agentload_parts,")]
+    parts = {line.split("part=")[1].split(",")[0]: line for line in part_lines}
+    assert set(parts) == {"llm", "db", "other", "client", "app"}
+    assert "metric=intent_inference_latency," in parts["llm"] and "latency_ms_max=80" in parts["llm"]
+    assert "latency_ms_max=5" in parts["client"]

@@ -8,7 +8,10 @@ handful of points. The schema is fixed, as the Grafana dashboard is built agains
 
 * `agentload_requests` tags run_id, profile, scenario, metric, status_class (ok|error|shed), worker;
   fields count, latency_ms_mean/p50/p95/p99/max, bytes, tokens, ttft_ms_p95 (only with TTFTs).
-  A successful request's `Server-Timing` parts are points of their own, metric `<metric>.<part>`.
+* `agentload_parts` tags run_id, profile, scenario, metric, part, worker; fields count and
+  latency_ms_mean/p50/p95/p99/max: a successful request's `Server-Timing` parts (and `client`, the
+  rest of its latency). They are kept apart so that summing `agentload_requests.count` counts
+  requests, never their parts.
 * `agentload_users` tags run_id, profile, worker; fields users, arrival_rate, dropped_iterations.
 * `agentload_failures` tags run_id, profile, metric, failure, worker; field count.
 
@@ -29,6 +32,7 @@ from agentload.recording.samples import Sample
 REQUESTS = "agentload_requests"
 USERS = "agentload_users"
 FAILURES = "agentload_failures"
+PARTS = "agentload_parts"
 STATUS_CLASSES = ("ok", "error", "shed")
 
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ ", "\\": "/"})
@@ -77,20 +81,22 @@ class _Cell:
         self.ttft: Histogram | None = None
 
     def fields(self) -> dict[str, int | float]:
-        latency = self.latency
-        fields: dict[str, int | float] = {
-            "count": latency.count,
-            "latency_ms_mean": latency.mean,
-            "latency_ms_p50": latency.percentile(50),
-            "latency_ms_p95": latency.percentile(95),
-            "latency_ms_p99": latency.percentile(99),
-            "latency_ms_max": latency.max,
-            "bytes": self.bytes,
-            "tokens": self.tokens,
-        }
+        fields = {**latency_fields(self.latency), "bytes": self.bytes, "tokens": self.tokens}
         if self.ttft is not None:
             fields["ttft_ms_p95"] = self.ttft.percentile(95)
         return fields
+
+
+def latency_fields(latency: Histogram) -> dict[str, int | float]:
+    """Count and latency statistics of one interval's histogram."""
+    return {
+        "count": latency.count,
+        "latency_ms_mean": latency.mean,
+        "latency_ms_p50": latency.percentile(50),
+        "latency_ms_p95": latency.percentile(95),
+        "latency_ms_p99": latency.percentile(99),
+        "latency_ms_max": latency.max,
+    }
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ class IntervalAggregator:
 
     def __init__(self) -> None:
         self._cells: dict[tuple[str, str, str], _Cell] = {}
+        self._parts: dict[tuple[str, str, str], Histogram] = {}
         self._failures: dict[tuple[str, str], int] = {}
         self.iterations = 0
         self.dropped_iterations = 0
@@ -131,13 +138,17 @@ class IntervalAggregator:
             self.iterations += 1
 
     def _add_parts(self, scenario: str, sample: Sample) -> None:
-        """Each Server-Timing part as its own `<metric>.<part>` point, as the recorder keeps it."""
+        """Each Server-Timing part of the request, as the recorder keeps it."""
         timings = sample.server_timing or {}
         parts = parts_of(sample.latency_ms, timings)
         if "app" in timings:
             parts["app"] = timings["app"]
         for part, ms in parts.items():
-            self._cell(scenario, f"{sample.metric}.{part}", "ok").latency.record(ms)
+            key = (scenario, sample.metric, part)
+            histogram = self._parts.get(key)
+            if histogram is None:
+                histogram = self._parts[key] = Histogram()
+            histogram.record(ms)
 
     def add_failure(self, metric: str, failure: str) -> None:
         key = (metric, failure)
@@ -153,6 +164,7 @@ class IntervalAggregator:
     def drain(self, tags: RunTags, timestamp_ms: int, interval_s: float, users: int | None) -> list[str]:
         """The interval's points (requests, failures, then users when `users` is known); starts afresh."""
         cells, self._cells = self._cells, {}
+        parts, self._parts = self._parts, {}
         failures, self._failures = self._failures, {}
         iterations, self.iterations = self.iterations, 0
         dropped, self.dropped_iterations = self.dropped_iterations, 0
@@ -162,6 +174,12 @@ class IntervalAggregator:
                 REQUESTS, {**base, "scenario": s, "metric": m, "status_class": k}, c.fields(), timestamp_ms
             )
             for (s, m, k), c in sorted(cells.items())
+        ]
+        lines += [
+            format_line(
+                PARTS, {**base, "scenario": s, "metric": m, "part": part}, latency_fields(h), timestamp_ms
+            )
+            for (s, m, part), h in sorted(parts.items())
         ]
         lines += [
             format_line(FAILURES, {**base, "metric": m, "failure": f}, {"count": n}, timestamp_ms)
