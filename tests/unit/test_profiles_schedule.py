@@ -230,3 +230,28 @@ def test_arrival_schedule_survives_the_wire() -> None:
     ramp = ArrivalRate(stages=(Stage(4, 40, "up"), Stage(1, 40)), start_rate=2, max_concurrency=7)
     assert arrival_from_wire(arrival_to_wire(ramp)) == ramp
     assert arrival_from_wire(arrival_to_wire(CHAT)) == CHAT
+
+
+def test_arrival_rate_needs_an_agent_user_with_task_methods() -> None:
+    """A plain Locust user, or one whose tasks are TaskSets, on an ArrivalRate is refused at definition."""
+    from locust import HttpUser, TaskSet, task
+
+    from agentload.profiles.shape import ScenarioShape
+    from agentload.traffic.users import AgentUser
+
+    class Plain(HttpUser):
+        @task
+        def hit(self) -> None: ...
+
+    class Nested(TaskSet):
+        @task
+        def hit(self) -> None: ...
+
+    class WithTaskSet(AgentUser):
+        tasks = [Nested]
+
+    rate = ArrivalRate(rate=1, duration_s=1)
+    with pytest.raises(TypeError, match=r"Plain runs on .*, so it must subclass agentload\.AgentUser"):
+        type("PlainShape", (ScenarioShape,), {"schedules": {Plain: rate}})
+    with pytest.raises(TypeError, match=r"WithTaskSet runs on .*, so its tasks must be @task methods"):
+        type("NestedShape", (ScenarioShape,), {"schedules": {WithTaskSet: rate}})

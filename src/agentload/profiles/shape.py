@@ -67,6 +67,9 @@ class ScenarioShape(LoadTestShape):
         super().__init_subclass__(**kwargs)
         if "schedules" not in cls.__dict__:
             return
+        for user, schedule in cls.schedules.items():
+            if isinstance(schedule, ArrivalRate):
+                _check_open_model(cls.__name__, user)
         name = cls.__dict__.get("name") or snake_case(cls.__name__.removesuffix("Shape")) or "custom"
         cls.name = name
         cls.profile = Profile(
@@ -112,6 +115,15 @@ class ScenarioShape(LoadTestShape):
         workers = getattr(self.runner, "worker_count", 1) or 1
         arrival = {s.name for s in profile.scenarios if isinstance(s.schedule, ArrivalRate)}
         return sum(workers * c if name in arrival else c for name, c in targets.items())
+
+
+def _check_open_model(shape: str, user: type) -> None:
+    """An ArrivalRate needs a user that can run as the executor, and tasks it can call one at a time."""
+    where = f"{shape}: {user.__name__} runs on an ArrivalRate, so"
+    if not getattr(user, "runs_open_model", False):
+        raise TypeError(f"{where} it must subclass agentload.AgentUser")
+    if any(isinstance(task, type) for task in getattr(user, "tasks", ())):
+        raise TypeError(f"{where} its tasks must be @task methods, not TaskSets")
 
 
 def _open(scenario: Scenario, active: Profile) -> bool:

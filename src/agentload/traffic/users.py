@@ -36,6 +36,8 @@ class AgentUser(FastHttpUser):
     wait_time = between(0.5, 1.5)
     metrics: ClassVar[tuple[str, ...]] = ()
     """The latency metrics this user produces, so budgets on metrics a profile never sends are skipped."""
+    runs_open_model: ClassVar[bool] = True
+    """A shape may give this class an ArrivalRate: `run()` then becomes the open-model executor."""
 
     def __init__(self, environment: Any) -> None:
         run = run_context(environment)
