@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from agentload.recording.breakdown import parts_of
+from agentload.recording.breakdown import parts_of, with_server_total
 from agentload.recording.histogram import Histogram
 from agentload.recording.samples import Sample
 
@@ -140,10 +140,7 @@ class IntervalAggregator:
     def _add_parts(self, scenario: str, sample: Sample) -> None:
         """Each Server-Timing part of the request, as the recorder keeps it."""
         timings = sample.server_timing or {}
-        parts = parts_of(sample.latency_ms, timings)
-        if "app" in timings:
-            parts["app"] = timings["app"]
-        for part, ms in parts.items():
+        for part, ms in with_server_total(parts_of(sample.latency_ms, timings), timings).items():
             key = (scenario, sample.metric, part)
             histogram = self._parts.get(key)
             if histogram is None:

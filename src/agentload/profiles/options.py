@@ -14,11 +14,9 @@ from agentload.settings import load
 
 def time_scale(environment: Any) -> float:
     """The run's time scale, as `agentload.settings` parsed it (--time-scale / AGENTLOAD_TIME_SCALE)."""
-    run = getattr(environment, "agentload", None)
-    if run is not None:
-        return run.settings.time_scale
-    options = getattr(environment, "parsed_options", None)
-    return load(options, None).time_scale
+    if environment is None:  # a shape not yet attached to a runner
+        return load(None, None).time_scale
+    return run_context(environment).settings.time_scale
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,11 @@ def parts_of(total_ms: float, timings: Mapping[str, float]) -> dict[str, float]:
     return parts
 
 
+def with_server_total(parts: Mapping[str, float], timings: Mapping[str, float]) -> dict[str, float]:
+    """The values recorded as `<metric>.<part>`: the parts, plus `app` (the server's total) if sent."""
+    return {**parts, "app": timings["app"]} if "app" in timings else dict(parts)
+
+
 @dataclass
 class Breakdown:
     """Per bucket of total latency: [requests, sum of totals, {part: sum of ms}]."""

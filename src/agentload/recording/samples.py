@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentload.recording.breakdown import parts_of
+from agentload.recording.breakdown import parts_of, with_server_total
 from agentload.recording.metrics import SCHEDULED_SUFFIX
 from agentload.recording.recorder import Recorder
 
@@ -80,8 +80,7 @@ def record_sample(recorder: Recorder, sample: Sample) -> None:
 def _record_parts(recorder: Recorder, metric: str, latency_ms: float, timings: dict[str, float]) -> None:
     """Each part of the request as `<metric>.<part>`, and the parts into the metric's breakdown."""
     parts = parts_of(latency_ms, timings)
-    for part, ms in parts.items():
+    for part, ms in with_server_total(parts, timings).items():
         recorder.observe(f"{metric}.{part}", ms)
     if "app" in timings:
-        recorder.observe(f"{metric}.app", timings["app"])
         recorder.breakdown(metric, latency_ms, parts)
