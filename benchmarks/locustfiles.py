@@ -8,12 +8,19 @@ Knobs arrive as environment variables (`BENCH_*`), so one file serves every load
 
 from __future__ import annotations
 
-BARE_HEALTH = '''\
-"""Baseline: a bare Locust FastHttpUser hitting the health endpoint, no agentload listener."""
+BARE = '''\
+"""Baselines: bare Locust FastHttpUsers, no agentload listener; knobs from BENCH_* variables."""
+import os
+
 import probe
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, constant_pacing, task
 
 probe.install()
+PACE = float(os.environ.get("BENCH_PACE_S", "0"))
+BODY = {
+    "messages": [{"role": "user", "content": "book a table for two"}],
+    "userLocation": {"lat": 1.0, "lng": 2.0},
+}
 
 
 class BareHealth(FastHttpUser):
@@ -22,56 +29,63 @@ class BareHealth(FastHttpUser):
     @task
     def health(self):
         self.client.get("/api/health")
+
+
+class BareIntent(FastHttpUser):
+    wait_time = constant_pacing(PACE) if PACE else constant(0)
+
+    def on_start(self):
+        probe.spread_start()
+
+    @task
+    def intent(self):
+        self.client.post("/api/intent", json=BODY)
+
+
+class BareChat(FastHttpUser):
+    """Locust reports a streamed request at its headers, which the target sends with the first token."""
+
+    wait_time = constant(0)
+
+    def on_start(self):
+        probe.spread_start()
+
+    @task
+    def chat(self):
+        response = self.client.post("/api/chat", json={**BODY, "stream": True}, stream=True)
+        for _ in response.iter_content(4096):
+            pass
 '''
 
-SUITE_HEALTH = '''\
-"""The suite's health-check user with every listener of a normal run (BENCH_NO_RECORDING=1: the same
-user with exact recording switched off, to price the recording alone)."""
+SUITE = '''\
+"""The suite's own users with every listener of a normal run; knobs from BENCH_* variables."""
 import os
 
-import locust  # noqa: F401
+import locust
 import probe
 from agentload import plugin  # noqa: F401
 from agentload.traffic import users
 
 probe.install()
-if os.environ.get("BENCH_NO_RECORDING"):
-    plugin.record_sample = lambda recorder, sample: None
+PACE = float(os.environ.get("BENCH_PACE_S", "0"))
 
 
 class SuiteHealth(users.HealthCheck):
     wait_time = locust.constant(0)
-'''
-
-SUITE_INTENT = '''\
-"""The suite's intent user at BENCH_PER_USER_RATE requests/s per user (0: back to back)."""
-import os
-
-import locust
-import probe
-from agentload import plugin  # noqa: F401
-from agentload.traffic import users
-
-probe.install()
-RATE = float(os.environ.get("BENCH_PER_USER_RATE", "0"))
 
 
 class SuiteIntent(users.IntentInference):
-    wait_time = locust.constant_throughput(RATE) if RATE > 0 else locust.constant(0)
-'''
+    wait_time = locust.constant_pacing(PACE) if PACE else locust.constant(0)
 
-SUITE_CHAT = '''\
-"""The suite's streaming chat user, back to back: one open stream per user almost all the time."""
-import locust
-import probe
-from agentload import plugin  # noqa: F401
-from agentload.traffic import users
-
-probe.install()
+    def on_start(self):
+        probe.spread_start()
 
 
 class SuiteChat(users.ChatResponse):
     wait_time = locust.constant(0)
+
+    def on_start(self):
+        probe.spread_start()
 '''
 
 OPEN_INTENT = '''\

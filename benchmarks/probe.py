@@ -2,36 +2,32 @@
 
 `install()` registers, on the global Locust events:
 
-* the locust process's RSS when the test starts (before any user exists) and when spawning
-  completes, so the harness can compute memory per concurrent user;
-* with `BENCH_SERVER_TIMING=1`: per response, the platform's own `Server-Timing` (`app;dur`, and
-  `ttft;dur` for streams) next to the latency and TTFT the suite measured for the same request (the
-  very values its histograms record) and the request's start time, so the harness can leave out
-  the ramp-up (connection bursts the platform's timer cannot see).
+* per request, its start time and the latency the user measured (for the suite's users, the very
+  value its histograms record; for a bare user, Locust's `response_time`) and the TTFT when the
+  suite measured one; failures are counted, not timed;
+* the locust process's RSS when the test starts (before any user exists), for memory per user.
 
-At quit it writes one JSON object to `$BENCH_PROBE_OUT`.
+The harness takes every percentile from these raw values, the same way for bare Locust and the
+suite (Locust's own percentiles are rounded to 2 significant digits). At quit it writes one JSON
+object to `$BENCH_PROBE_OUT`.
+
+`spread_start()` is the bench's stand-in for k6's linear ramp: Locust starts each spawn batch at
+once, so paced users would fire in step; a random start within `BENCH_SPREAD_S` spreads them.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
+import random
 import time
 from typing import Any
 
+import gevent
 from locust import events
 
-_DUR = re.compile(r"(?:^|,)\s*(app|ttft);dur=([\d.]+)")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-STATE: dict[str, Any] = {
-    "server": [],
-    "client": [],
-    "server_ttft": [],
-    "client_ttft": [],
-    "at": [],
-    "ttft_at": [],
-}
+STATE: dict[str, Any] = {"at": [], "latency": [], "ttft_at": [], "ttft": [], "errors": 0}
 
 
 def rss_bytes() -> int:
@@ -43,34 +39,22 @@ def rss_bytes() -> int:
         return 0
 
 
-def server_timing(response: Any) -> dict[str, float]:
-    """{"app": ms, "ttft": ms} from the response's Server-Timing header (missing entries left out)."""
-    headers = getattr(response, "headers", None)
-    value = headers.get("Server-Timing") if headers is not None else None
-    return {name: float(ms) for name, ms in _DUR.findall(value or "")}
-
-
-def on_request(response: Any = None, context: Any = None, exception: Any = None, **kwargs: Any) -> None:
-    if exception is not None or response is None:
+def on_request(
+    response_time: float = 0.0, start_time: float = 0.0, exception: Any = None, context: Any = None, **_: Any
+) -> None:
+    if exception is not None:
+        STATE["errors"] += 1
         return
-    timing = server_timing(response)
     sample = (context or {}).get("agentload")
-    if "app" in timing:
-        STATE["server"].append(timing["app"])
-        STATE["client"].append(sample.latency_ms if sample is not None else kwargs.get("response_time", 0.0))
-        STATE["at"].append(kwargs.get("start_time", 0.0))
-    if "ttft" in timing and sample is not None and sample.ttft_ms is not None:
-        STATE["server_ttft"].append(timing["ttft"])
-        STATE["client_ttft"].append(sample.ttft_ms)
-        STATE["ttft_at"].append(kwargs.get("start_time", 0.0))
+    STATE["at"].append(start_time)
+    STATE["latency"].append(sample.latency_ms if sample is not None else response_time)
+    if sample is not None and sample.ttft_ms is not None:
+        STATE["ttft_at"].append(start_time)
+        STATE["ttft"].append(sample.ttft_ms)
 
 
 def on_test_start(**_: Any) -> None:
     STATE["rss_start"], STATE["test_start"] = rss_bytes(), time.time()
-
-
-def on_spawned(user_count: int = 0, **_: Any) -> None:
-    STATE["rss_spawned"], STATE["spawned_users"] = rss_bytes(), user_count
 
 
 def on_quitting(**_: Any) -> None:
@@ -81,10 +65,12 @@ def on_quitting(**_: Any) -> None:
             json.dump(STATE, file)
 
 
+def spread_start() -> None:
+    """Wait a random part of BENCH_SPREAD_S before the first task (0: start at once)."""
+    gevent.sleep(random.uniform(0, float(os.environ.get("BENCH_SPREAD_S", "0"))))
+
+
 def install() -> None:
-    """Register the listeners (Server-Timing collection only with BENCH_SERVER_TIMING=1)."""
     events.test_start.add_listener(on_test_start)
-    events.spawning_complete.add_listener(on_spawned)
     events.quitting.add_listener(on_quitting)
-    if os.environ.get("BENCH_SERVER_TIMING") == "1":
-        events.request.add_listener(on_request)
+    events.request.add_listener(on_request)

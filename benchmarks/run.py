@@ -1,17 +1,21 @@
-"""Benchmark harness of agentload: `make bench` (full), `make bench-quick` (< 3 min), `--smoke` (tests).
+"""Benchmark harness of agentload: `make bench` (full), `make bench-quick`, `--smoke` (tests).
 
-    python benchmarks/run.py [--quick | --smoke] [--json PATH] [--only 1,3]
+    python benchmarks/run.py [--quick | --smoke] [--json PATH] [--only peers,5,6]
 
-Five measurements, each against a baseline taken in the same run (ratios never mix runs):
+Side by side with k6 and bare Locust (`peers.py`), interleaved rounds against nginx + echo module:
 
-1. throughput ratio: the suite's health user (every listener of a normal run) / a bare FastHttpUser;
-2. timing accuracy: the suite's intent P50/P95/P99 against the platform's Server-Timing at 3 loads;
-3. streaming scale: concurrent chat streams one generator core holds (TTFT error <= 5 ms), KB/user;
-4. open-model fidelity: achieved arrival rate of an ArrivalRate scenario against the target;
-5. platform capacity: the reference platform on one core (benchmarks/platform_capacity.py).
+1. throughput of one generator core (back-to-back health requests);
+2. closed-loop timing at each rate (users paced to 0.2 s);
+3. open-model timing at each rate (k6 constant-arrival-rate, agentload ArrivalRate);
+4. streaming TTFT at each number of concurrent streams;
 
-Locust runs as a real subprocess pinned to one CPU, the target to another (when there are two).
-These are benchmarks, not tests: they print figures and exit 0 even when a goal is missed.
+and the suite's own (`items.py`), each against a baseline of the same run:
+
+5. open-model fidelity: achieved arrival rate of an ArrivalRate scenario against the target;
+6. platform capacity: the reference platform on one core (benchmarks/platform_capacity.py).
+
+Every generator runs as a real subprocess pinned to one CPU, the target to another (when there are
+two). These are benchmarks, not tests: they print figures and exit 0 even when a goal is missed.
 """
 
 from __future__ import annotations
@@ -28,21 +32,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import items
+import peers
 from harness import Machine, machine
 from items import Bench, Row, Sizes
 from platform_capacity import raise_fd_limit
+from target import Plan
 
 SIZES = {
     "smoke": Sizes(
+        rounds=1,
+        retries=0,
+        look_s=0.2,
         tp_users=4,
         tp_seconds=2,
-        tp_orders=(("bare", "suite", "unrecorded"),),
-        timing_levels=((5, 0), (20, 100)),
-        timing_seconds=2,
-        timing_service_ms=20,
-        stream_steps=(20,),
-        stream_plan=(100, 20, 5),
-        stream_hold_s=2,
+        rates=(50,),
+        pace_s=0.2,
+        latency_seconds=2,
+        streams=(20,),
+        stream_seconds=2,
+        plan=Plan(intent_ms=20, ttft_ms=100, itl_ms=20, tokens=5),
         open_rates=(10, 50),
         open_seconds=2,
         capacity_args=(
@@ -59,36 +67,41 @@ SIZES = {
         ),
     ),
     "quick": Sizes(
+        rounds=3,
+        retries=3,
+        look_s=1.0,
         tp_users=32,
-        tp_seconds=5,
-        tp_orders=(("bare", "suite", "unrecorded"),),
-        timing_levels=((10, 0), (200, 1000), (2000, 1000)),
-        timing_seconds=5,
-        timing_service_ms=50,
-        stream_steps=(500, 1000, 2000),
-        stream_plan=(1000, 200, 20),
-        stream_hold_s=12,
+        tp_seconds=4,
+        rates=(50, 1000),
+        pace_s=0.2,
+        latency_seconds=4,
+        streams=(1000,),
+        stream_seconds=4,
+        plan=Plan(),
         open_rates=(10, 100, 1000),
         open_seconds=5,
         capacity_args=("--quick",),
     ),
     "full": Sizes(
+        rounds=3,
+        retries=3,
+        look_s=1.0,
         tp_users=32,
         tp_seconds=8,
-        tp_orders=(("bare", "suite", "unrecorded"), ("unrecorded", "suite", "bare")),
-        timing_levels=((10, 0), (200, 1000), (2000, 1000), (2000, 2000)),
-        timing_seconds=12,
-        timing_service_ms=50,
-        stream_steps=(1000, 2000, 3000, 4000, 5000, 6000),
-        stream_plan=(1000, 200, 20),
-        stream_hold_s=12,
+        rates=(50, 1000, 5000),
+        pace_s=0.2,
+        latency_seconds=10,
+        streams=(1000, 5000),
+        stream_seconds=10,
+        plan=Plan(),
         open_rates=(10, 100, 1000),
         open_seconds=20,
         capacity_args=(),
     ),
 }
 NOISE = (
-    "2-core machine shared with other jobs: figures are noisy; 'core CPU' shows all load on the generator CPU"
+    "shared machine: before each run the generator core is checked (busy <= 10%, steal <= 2%) and a"
+    " round with a busy run is left out; 'target CPU' is the target's busiest run"
 )
 
 
@@ -98,7 +111,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size.add_argument("--quick", action="store_true", help="smaller sizes: under 3 minutes")
     size.add_argument("--smoke", action="store_true", help="tiny sizes: proves the harness works end to end")
     p.add_argument("--json", metavar="PATH", help="also write every figure as JSON here")
-    p.add_argument("--only", default="1,2,3,4,5", help="measurements to run, e.g. 1,3 (default: all)")
+    p.add_argument("--only", default="peers,5,6", help="measurements to run, e.g. peers,5 (default: all)")
     return p.parse_args(argv)
 
 
@@ -111,7 +124,7 @@ def header(m: Machine, mode: str, command: str) -> list[str]:
 
 
 def table(rows: list[Row]) -> list[str]:
-    """The final table: one line per measurement."""
+    """The suite's own measurements: one line each."""
     head = ("measurement", "figure", "baseline (same run)", "goal", "status")
     cells = [head, *((r.item, r.figure, r.baseline, r.goal, r.status) for r in rows)]
     widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
@@ -119,17 +132,25 @@ def table(rows: list[Row]) -> list[str]:
     return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
 
 
-def measure(bench: Bench, only: set[str]) -> list[Row]:
-    """Run the chosen measurements in order; an exception becomes a row, never a crash."""
+def measure(bench: Bench, only: set[str]) -> tuple[list[dict], list[str], list[Row]]:
+    """The side-by-side levels (with their table) and the suite's own rows, in order."""
+    levels: list[dict] = []
+    side: list[str] = []
+    if "peers" in only:
+        bench.log("[1-4] k6, bare Locust and agentload side by side")
+        try:
+            levels, k6_version, target = peers.side_by_side(bench)
+            side = [f"side by side against {target}:", *peers.table(levels, k6_version)]
+        except Exception as exc:  # a benchmark reports, it does not crash the rest
+            side = [f"side by side failed: {type(exc).__name__}: {exc}"]
     rows: list[Row] = []
-    steps = [("1", items.throughput), ("2", items.timing), ("3", items.streaming), ("4", items.open_model)]
-    for key, step in steps:
-        if key in only:
-            rows.append(guarded(bench, key, step))
     if "5" in only:
-        suite_rps = next((r.details.get("suite_rps") for r in rows if r.item.startswith("1")), None)
-        rows.append(guarded(bench, "5", lambda b: items.capacity(b, suite_rps)))
-    return rows
+        rows.append(guarded(bench, "5", items.open_model))
+    if "6" in only:
+        throughput = next((s for s in levels if s["item"].startswith("1")), None)
+        suite_rps = (throughput or {}).get("tools", {}).get("agentload", {}).get("rps")
+        rows.append(guarded(bench, "6", lambda b: items.capacity(b, suite_rps)))
+    return levels, side, rows
 
 
 def guarded(bench: Bench, key: str, step) -> Row:
@@ -154,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(header(m, mode, command)), flush=True)
     with tempfile.TemporaryDirectory(prefix="agentload-bench-") as work:
         bench = Bench(m, Path(work), SIZES[mode], log=lambda line: print(line, flush=True))
-        rows = measure(bench, set(args.only.split(",")))
+        levels, side, rows = measure(bench, set(args.only.split(",")))
     elapsed = time.monotonic() - started
-    print("\n" + "\n".join([*header(m, mode, command), "", *table(rows), "", f"total {elapsed:.0f} s"]))
+    own = table(rows) if rows else []
+    print("\n" + "\n".join([*header(m, mode, command), "", *side, "", *own, "", f"total {elapsed:.0f} s"]))
     if args.json:
         document = {
             "mode": mode,
@@ -164,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": asdict(m) | {"pinned": m.pinned},
             "note": NOISE,
             "elapsed_s": round(elapsed, 1),
+            "side_by_side": levels,
             "rows": [asdict(r) for r in rows],
         }
         Path(args.json).write_text(json.dumps(document, indent=2, default=str) + "\n")

@@ -1,8 +1,9 @@
-"""The benchmark harness end to end at tiny sizes: it runs, prints all five rows and writes its JSON.
+"""The benchmark harness end to end at tiny sizes: it runs every tool, prints both tables and its JSON.
 
-`benchmarks/run.py --smoke` runs every measurement for a few seconds (real locust subprocesses, the
-reference platform, nginx when installed). Figures are not checked: a slow or shared machine may
-miss any goal, and benchmarks never fail on that; only that each row was measured.
+`benchmarks/run.py --smoke` runs each side-by-side level once per tool (k6 from `.venv-k6`, which
+`make test` installs; bare Locust; agentload) against nginx with the echo module, then the suite's
+own two measurements. Figures are not checked: a slow or shared machine may miss any goal, and
+benchmarks never fail on that; only that each tool measured each level and every row was made.
 """
 
 from __future__ import annotations
@@ -15,28 +16,31 @@ import pytest
 
 from locust_run import ROOT
 
-ROWS = (
-    "1 throughput ratio",
-    "2 timing accuracy",
-    "3 streaming scale",
-    "4 open-model fidelity",
-    "5 platform capacity",
-)
+ITEMS = ("1 throughput", "2 closed loop", "3 open model", "4 streaming TTFT")
+ROWS = ("5 open-model fidelity", "6 platform capacity")
 
 
 @pytest.mark.slow
-def test_smoke_run_prints_five_rows_and_json(tmp_path) -> None:
+def test_smoke_run_measures_every_tool_and_prints_both_tables(tmp_path) -> None:
     out = tmp_path / "bench.json"
     command = [sys.executable, "benchmarks/run.py", "--smoke", "--json", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    table = done.stdout.rsplit("measurement", 1)[-1]
-    for row in ROWS:
-        assert row in table, done.stdout[-3000:]
-    assert "failed" not in table, done.stdout[-3000:]
-    assert "nproc=" in done.stdout and "CPU" in done.stdout
+    final = done.stdout.rsplit("side by side against", 1)[-1]
+    assert "k6 v1.1.0" in final and "bare Locust" in final and "agentload" in final, done.stdout[-3000:]
+    for item in (*ITEMS, *ROWS):
+        assert item in final, done.stdout[-3000:]
+    assert "failed" not in final, done.stdout[-3000:]
     document = json.loads(out.read_text())
-    assert [r["item"][:1] for r in document["rows"]] == ["1", "2", "3", "4", "5"]
-    assert document["machine"]["nproc"] >= 1
+    levels = document["side_by_side"]
+    assert [level["item"] for level in levels] == list(ITEMS)
+    for level in levels:
+        tools = ("k6", "agentload") if level["item"] == "3 open model" else ("k6", "bare", "agentload")
+        for run in level["runs"]:
+            assert sorted(run) == sorted(tools), level["item"]
+            for tool in tools:
+                assert run[tool]["count"] > 0 and run[tool]["errors"] == 0, (level["item"], tool, run[tool])
+                assert run[tool]["target_cpu"] is not None, (level["item"], tool)
+    assert [r["item"][:1] for r in document["rows"]] == ["5", "6"]
     assert all(r["status"] in ("met", "MISSED", "info") for r in document["rows"])
     assert all(r["commands"] for r in document["rows"]), document["rows"]
