@@ -37,6 +37,7 @@ class Sizes:
     tp_seconds: float
     rates: tuple[float, ...]  # closed-loop and open-model levels, requests/s
     pace_s: float  # closed loop: each user starts one request per pace
+    in_step_rate: float  # closed loop with users started as Locust starts them (0: no such level)
     latency_seconds: float
     streams: tuple[int, ...]  # concurrent chat streams
     stream_seconds: float

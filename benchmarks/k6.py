@@ -4,8 +4,8 @@
 One script serves every item; the item and its load arrive as `-e` variables:
 
 * `health`: `constant-vus`, back to back (throughput);
-* `closed`: `ramping-vus` over one pace period (so VUs start spread, as the Locust users do),
-  each iteration paced to `PACE` seconds;
+* `closed`: `ramping-vus` over `SPREAD_S` (so VUs start spread, as the Locust users do; 0: all
+  at once), each iteration paced to `PACE` seconds;
 * `open`: `constant-arrival-rate`, k6's open model;
 * `chat`: `ramping-vus`, back-to-back streams; k6 reads an SSE body whole, so its TTFT is
   `http_req_waiting` (the target sends the headers with the first token).
@@ -43,8 +43,9 @@ function scenario() {
   if (E.KIND === 'health') return { executor: 'constant-vus', vus: VUS, duration: SECONDS };
   if (E.KIND === 'open') return { executor: 'constant-arrival-rate', rate: parseFloat(E.RATE),
     timeUnit: '1s', duration: SECONDS, preAllocatedVUs: VUS, maxVUs: parseInt(E.MAX_VUS) };
-  return { executor: 'ramping-vus', startVUs: 0, gracefulRampDown: '0s',
-    stages: [{ duration: `${E.SPREAD_S}s`, target: VUS }, { duration: SECONDS, target: VUS }] };
+  const ramp = parseFloat(E.SPREAD_S) > 0 ? [{ duration: `${E.SPREAD_S}s`, target: VUS }] : [];
+  return { executor: 'ramping-vus', startVUs: ramp.length ? 0 : VUS, gracefulRampDown: '0s',
+    stages: [...ramp, { duration: SECONDS, target: VUS }] };
 }
 
 export const options = {

@@ -58,7 +58,9 @@ class BareChat(FastHttpUser):
 '''
 
 SUITE = '''\
-"""The suite's own users with every listener of a normal run; knobs from BENCH_* variables."""
+"""The suite's own users with every listener of a normal run; knobs from BENCH_* variables.
+
+No spread_start: the suite's users start each spawn batch one by one over its second themselves."""
 import os
 
 import locust
@@ -77,15 +79,9 @@ class SuiteHealth(users.HealthCheck):
 class SuiteIntent(users.IntentInference):
     wait_time = locust.constant_pacing(PACE) if PACE else locust.constant(0)
 
-    def on_start(self):
-        probe.spread_start()
-
 
 class SuiteChat(users.ChatResponse):
     wait_time = locust.constant(0)
-
-    def on_start(self):
-        probe.spread_start()
 '''
 
 OPEN_INTENT = '''\

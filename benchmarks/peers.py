@@ -31,6 +31,11 @@ from noise import CoreLoad, core_load, others_share
 from target import Target, nginx_target
 
 TOOLS = ("k6", "bare", "agentload")
+OPEN_TOOLS = ("k6", "agentload")
+"""Bare Locust has no open model."""
+SPREAD_S = 1.0
+"""Users start spread over this long: k6 ramps linearly, the suite staggers each spawn batch over
+its second (`agentload.traffic.stagger`), bare Locust gets a random start within it."""
 TARGET_BUSY = 0.85
 """Target CPU share above which a figure may measure the target, not the generator."""
 
@@ -320,7 +325,7 @@ def table(levels: list[dict[str, Any]], k6_version: str) -> list[str]:
                 s["item"],
                 s["level"],
                 cell(case, s["tools"].get("k6")),
-                cell(case, s["tools"].get("bare")) if "bare" in case.tools else "(no open model)",
+                cell(case, s["tools"].get("bare")) if "bare" in case.tools else "(none in Locust)",
                 cell(case, s["tools"].get("agentload")),
                 versus(case, s["vs_bare"]),
                 versus(case, s["vs_k6"]),
@@ -344,50 +349,26 @@ def cases(bench: Bench, with_k6: bool = True) -> list[Case]:
 
 def _cases(bench: Bench) -> list[Case]:
     s = bench.sizes
-    plan_stream = s.plan.stream_s
     out = [Case("1 throughput", f"{s.tp_users} users", "health", s.tp_users, 0, s.tp_seconds, 1.0, 0.0)]
     for rate in s.rates:
         users = max(1, round(rate * s.pace_s))
+        level = f"{rate:,.0f}/s"
         out.append(
-            Case(
-                "2 closed loop",
-                f"{rate:,.0f}/s",
-                "closed",
-                users,
-                rate,
-                s.latency_seconds,
-                s.pace_s + 1.5,
-                s.pace_s,
-            )
+            Case("2 closed loop", level, "closed", users, rate, s.latency_seconds, SPREAD_S + 1, SPREAD_S)
         )
+    if s.in_step_rate:
+        users, level = round(s.in_step_rate * s.pace_s), f"{s.in_step_rate:,.0f}/s in step"
+        out.append(Case("2 closed loop", level, "closed", users, s.in_step_rate, s.latency_seconds, 2.0, 0.0))
     for rate in s.rates:
         in_flight = max(20, int(rate * 0.2))
+        level = f"{rate:,.0f}/s"
         out.append(
-            Case(
-                "3 open model",
-                f"{rate:,.0f}/s",
-                "open",
-                in_flight,
-                rate,
-                s.latency_seconds,
-                1.5,
-                0.0,
-                ("k6", "agentload"),
-            )
+            Case("3 open model", level, "open", in_flight, rate, s.latency_seconds, 1.5, 0.0, OPEN_TOOLS)
         )
     for streams in s.streams:
-        out.append(
-            Case(
-                "4 streaming TTFT",
-                f"{streams:,} streams",
-                "chat",
-                streams,
-                0,
-                s.stream_seconds,
-                plan_stream + 2.0,
-                plan_stream,
-            )
-        )
+        warm = SPREAD_S + s.plan.stream_s + 1
+        level = f"{streams:,} streams"
+        out.append(Case("4 streaming TTFT", level, "chat", streams, 0, s.stream_seconds, warm, SPREAD_S))
     return out
 
 

@@ -11,8 +11,9 @@ The harness takes every percentile from these raw values, the same way for bare 
 suite (Locust's own percentiles are rounded to 2 significant digits). At quit it writes one JSON
 object to `$BENCH_PROBE_OUT`.
 
-`spread_start()` is the bench's stand-in for k6's linear ramp: Locust starts each spawn batch at
-once, so paced users would fire in step; a random start within `BENCH_SPREAD_S` spreads them.
+`spread_start()` gives bare Locust what k6's linear ramp and the suite's staggered batches do:
+Locust starts each spawn batch at once, so paced users would fire in step; a random start within
+`BENCH_SPREAD_S` spreads them (0: Locust's own batch start, users in step).
 """
 
 from __future__ import annotations

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
 
+import gevent
 import pytest
+from locust import FastHttpUser, constant_pacing, task
 from locust.env import Environment
 
 from agentload.platform.process import start_platform
@@ -91,3 +94,42 @@ def test_tags_select_request_kinds() -> None:
     Environment(user_classes=[tagged], tags=["intent", "health"])._filter_tasks_by_tags()
     assert sorted({t.__name__ for t in tagged.tasks}) == ["health", "intent_parsing"]
     assert len(LoadMix.tasks) == 100
+
+
+def first_request_starts(user_class: type, platform: Any, users: int = 20) -> list[float]:
+    """Spawn `users` in one batch on a real local runner; the start time of each user's first request."""
+    environment = Environment(user_classes=[user_class], host=platform.url)
+    firsts: dict[int, float] = {}
+
+    def on_request(context: Any = None, start_time: float = 0.0, **_: Any) -> None:
+        firsts.setdefault(id(gevent.getcurrent()), start_time)
+
+    environment.events.request.add_listener(on_request)
+    runner = environment.create_local_runner()
+    runner.start(users, spawn_rate=users)
+    gevent.sleep(1.6)
+    runner.quit()
+    return sorted(firsts.values())
+
+
+class PacedIntent(IntentInference):
+    wait_time = constant_pacing(2.0)
+
+
+class BarePaced(FastHttpUser):
+    wait_time = constant_pacing(2.0)
+
+    @task
+    def health(self) -> None:
+        self.client.get("/api/health")
+
+
+def test_users_of_one_spawn_batch_start_one_by_one_over_its_second(platform) -> None:
+    """Locust starts a batch of users in the same instant; the suite's users spread it over a second."""
+    bare = first_request_starts(BarePaced, platform)
+    suite = first_request_starts(PacedIntent, platform)
+    assert len(bare) == len(suite) == 20
+    assert bare[-1] - bare[0] < 0.2, bare  # Locust's own batch: every user at once
+    assert 0.8 <= suite[-1] - suite[0] < 1.2, suite  # 19 of 20 places over one second
+    gaps = [b - a for a, b in itertools.pairwise(suite)]
+    assert max(gaps) < 0.2, gaps  # evenly, not in clumps

@@ -13,12 +13,14 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
+import gevent
 from locust import FastHttpUser, between, tag, task
 
 from agentload.profiles.arrival import ArrivalExecutor, arrival_schedule
 from agentload.run_context import run_context
 from agentload.traffic.api import AgentApi
 from agentload.traffic.payloads import load_payloads
+from agentload.traffic.stagger import join_batch, start_delay
 
 CHAT_METRICS = (
     "chat_response_latency",
@@ -47,16 +49,18 @@ class AgentUser(FastHttpUser):
         self._arrival = arrival_schedule(environment, type(self))
         if self._arrival is not None:  # one executor shares its client among every iteration
             self.concurrency = self._arrival.max_concurrency
+        self._batch, self._place = join_batch()
         super().__init__(environment)
         self.rng = random.Random()
         self.api = AgentApi(self.client, run.settings, self.rng)
         self.payloads = load_payloads(run.data_dir)
 
     def run(self) -> None:
-        if self._arrival is None:
-            super().run()
-        else:
+        if self._arrival is not None:
             ArrivalExecutor(self, self._arrival).run()
+            return
+        gevent.sleep(start_delay(self._place, self._batch.size))  # the batch starts one by one
+        super().run()
 
     def context(self) -> dict[str, str]:
         """Every request names its scenario (the class), for the InfluxDB `scenario` tag."""
