@@ -52,11 +52,13 @@ class Case:
     seconds: float  # the steady window
     warm_s: float  # ramp-up and settling, left out of every figure
     spread_s: float  # users start spread over this long (k6: a linear ramp)
+    tail_s: float = 1.0  # the run goes on this long after the window, so its last requests finish
     tools: tuple[str, ...] = TOOLS
 
     @property
     def total_s(self) -> float:
-        return self.warm_s + self.seconds
+        """How long every tool runs: warm-up, the steady window and the tail."""
+        return self.warm_s + self.seconds + self.tail_s
 
     @property
     def latency(self) -> bool:
@@ -168,7 +170,7 @@ def k6_result(bench: Bench, target: Target, case: Case, before: CoreLoad) -> Res
     if case.kind == "closed":
         variables["PACE"] = f"{case.users / case.rate:g}"
     if case.kind == "open":
-        variables |= {"RATE": f"{case.rate:g}", "VUS": max(1, case.users // 4), "MAX_VUS": case.users}
+        variables |= {"RATE": f"{case.rate:g}", "MAX_VUS": case.users}  # all preallocated, as k6 advises
     run = k6_peer.run_k6(
         k6, bench.work, variables, bench.machine.generator_cpus, case.total_s + 180, target.worker.pid
     )
@@ -363,12 +365,15 @@ def _cases(bench: Bench) -> list[Case]:
         in_flight = max(20, int(rate * 0.2))
         level = f"{rate:,.0f}/s"
         out.append(
-            Case("3 open model", level, "open", in_flight, rate, s.latency_seconds, 1.5, 0.0, OPEN_TOOLS)
+            Case("3 open model", level, "open", in_flight, rate, s.latency_seconds, 1.5, 0.0, 1.0, OPEN_TOOLS)
         )
     for streams in s.streams:
         warm = SPREAD_S + s.plan.stream_s + 1
         level = f"{streams:,} streams"
-        out.append(Case("4 streaming TTFT", level, "chat", streams, 0, s.stream_seconds, warm, SPREAD_S))
+        tail = s.plan.stream_s + 1
+        out.append(
+            Case("4 streaming TTFT", level, "chat", streams, 0, s.stream_seconds, warm, SPREAD_S, tail)
+        )
     return out
 
 
