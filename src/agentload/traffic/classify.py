@@ -21,7 +21,7 @@ from typing import Any
 from agentload.recording.samples import Sample
 from agentload.traffic.endpoints import Endpoint
 from agentload.traffic.iteration import scheduled_start
-from agentload.traffic.server_timing import parse_server_timing
+from agentload.traffic.server_timing import server_timing_of
 
 OK = "ok"
 ERROR = "error"
@@ -86,9 +86,11 @@ def classify(
     endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes, sent: Mapping[str, Any]
 ) -> Outcome:
     """Classify a complete (non-streamed) response to `sent` on `endpoint`."""
-    by_status = classify_status(endpoint, status, headers)
-    if by_status is not None:
-        return by_status
+    return classify_status(endpoint, status, headers) or classify_body(endpoint, status, body, sent)
+
+
+def classify_body(endpoint: Endpoint, status: int, body: bytes, sent: Mapping[str, Any]) -> Outcome:
+    """Judge the body of a response whose status `endpoint` expects (see `classify_status`)."""
     if status in endpoint.no_body or endpoint.check is None:
         return SUCCESS
     try:
@@ -162,7 +164,7 @@ def event_sample(
     sample = Sample(str(name), latency, outcome.kind, outcome.failure, status, schedule_lag_ms=lag_ms)
     headers = getattr(response, "headers", None)
     if headers:
-        sample.server_timing = parse_server_timing(headers.get("Server-Timing")) or None
+        sample.server_timing = server_timing_of(headers)
         sample.trace_id = _trace_id(response)
     sample.started_at = time.time() - latency / 1000
     return sample
