@@ -85,7 +85,7 @@ class AgentApi:
     def step(self) -> Sample:
         self._step_index += 1
         body = {
-            "executionId": f"exec-{self.rng.getrandbits(128):032x}",
+            "executionId": f"exec-{self._random_id()}",
             "stepIndex": self._step_index,
             "tool": self.rng.choice(TOOLS),
             "input": {"query": "agentload synthetic step"},
@@ -104,13 +104,17 @@ class AgentApi:
         return self.send(Call(CHAT, body, headers, stream))
 
     def _headers(self, auth: str = "") -> dict[str, str]:
-        headers = {"X-Trace-Id": f"{self.rng.getrandbits(128):032x}"}
+        headers = {"X-Trace-Id": self._random_id()}
         if auth == "user":
             headers["X-Test-User-Id"] = self.settings.test_user_id
             headers["X-Clerk-Id"] = self.settings.clerk_id
         elif auth == "internal":
             headers["X-Internal-System-Key"] = str(self.settings.internal_key)
         return headers
+
+    def _random_id(self) -> str:
+        """128 random bits as 32 hex digits (`randbytes(16).hex()` is about twice as fast as formatting)."""
+        return self.rng.randbytes(16).hex()
 
     def _location(self) -> dict[str, float]:
         return {"lat": round(self.rng.uniform(-60, 60), 4), "lng": round(self.rng.uniform(-180, 180), 4)}
@@ -186,7 +190,7 @@ class AgentApi:
             return self._sample(call, Outcome(ERROR, "timeout"), started, status, lag_ms)
         except Exception as exc:
             return self._sample(call, Outcome(ERROR, failure_name(root_cause(exc))), started, status, lag_ms)
-        sent = call.body if isinstance(call.body, Mapping) else {}
+        sent = call.body if isinstance(call.body, dict) else {}  # a JSON body that is an object
         outcome = by_status or classify_body(call.endpoint, status, body, sent)
         return self._sample(call, outcome, started, status, lag_ms)
 

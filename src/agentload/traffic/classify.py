@@ -94,11 +94,30 @@ def classify_body(endpoint: Endpoint, status: int, body: bytes, sent: Mapping[st
     if status in endpoint.no_body or endpoint.check is None:
         return SUCCESS
     try:
-        document = json.loads(body)
+        document = load_json(body)
     except (ValueError, UnicodeDecodeError):
         return Outcome(ERROR, "invalid body: not JSON")
     problem = endpoint.check(document, sent)
     return Outcome(ERROR, f"invalid body: {problem}") if problem else SUCCESS
+
+
+_DECODER = json.JSONDecoder()
+
+
+def load_json(body: bytes) -> Any:
+    """`json.loads(body)`, in less than half the time for the usual body: a JSON object in UTF-8.
+
+    `json.loads` sniffs a body's encoding and skips white space around the document in Python code,
+    which costs more than parsing a small body. A body that starts with `{"` is UTF-8 to that sniffing
+    and has no white space before the document, so only the white space after it is left to check.
+    """
+    if not body.startswith(b'{"'):
+        return json.loads(body)
+    text = body.decode("utf-8", "surrogatepass")
+    document, end = _DECODER.raw_decode(text)
+    if text[end:].strip(" \t\n\r"):  # JSON's white space only, as json.loads allows
+        raise json.JSONDecodeError("Extra data", text, end)
+    return document
 
 
 def classify_event(
