@@ -6,7 +6,16 @@ import socket
 
 import pytest
 
-from agentload.traffic.classify import ERROR, OK, SHED, classify, classify_event, event_sample, failure_name
+from agentload.traffic.classify import (
+    ERROR,
+    OK,
+    SHED,
+    classify,
+    classify_event,
+    event_sample,
+    failure_name,
+    load_json,
+)
 from agentload.traffic.endpoints import BUILTIN_ENDPOINTS
 
 INTENT_OK = json.dumps(
@@ -51,6 +60,45 @@ def test_classification_table(endpoint, status, headers, body, kind, failure) ->
     """Status and body decide OK, ERROR with a name, or SHED, per endpoint contract."""
     outcome = classify(BUILTIN_ENDPOINTS[endpoint], status, headers, body, STEP_SENT)
     assert (outcome.kind, outcome.failure) == (kind, failure)
+
+
+def _loaded(load, body):
+    try:
+        return "ok", load(body)
+    except UnicodeDecodeError:
+        return "UnicodeDecodeError", None
+    except ValueError:
+        return "ValueError", None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"status": "ok"}',
+        b'{"status":"ok"}\n',
+        b'{"a": 1} \t\r\n',
+        b'{"a": 1} x',
+        b'{"a": 1}\x0b',
+        b'{"a": 1}{}',
+        b'{"a": "caf\xc3\xa9"}',
+        b'{"a": "\xff"}',
+        b'{"a": "\\ud800"}',
+        b'{"a"',
+        b'{"',
+        b"{}",
+        b" {}",
+        b"[1, 2]",
+        b"",
+        b"<html>",
+        '{"a": 1}'.encode("utf-8-sig"),
+        '{"a": 1}'.encode("utf-16"),
+        '{"a": 1}'.encode("utf-16-le"),
+        b'{"a": NaN}',
+    ],
+)
+def test_load_json_is_json_loads(body) -> None:
+    """The short cut for UTF-8 objects parses and fails exactly as json.loads does."""
+    assert _loaded(load_json, body) == _loaded(json.loads, body)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from typing import Any
 from agentload.recording.samples import Sample
 from agentload.traffic.endpoints import Endpoint
 from agentload.traffic.iteration import scheduled_start
-from agentload.traffic.server_timing import parse_server_timing
+from agentload.traffic.server_timing import server_timing_of
 
 OK = "ok"
 ERROR = "error"
@@ -86,17 +86,38 @@ def classify(
     endpoint: Endpoint, status: int, headers: Mapping[str, str], body: bytes, sent: Mapping[str, Any]
 ) -> Outcome:
     """Classify a complete (non-streamed) response to `sent` on `endpoint`."""
-    by_status = classify_status(endpoint, status, headers)
-    if by_status is not None:
-        return by_status
+    return classify_status(endpoint, status, headers) or classify_body(endpoint, status, body, sent)
+
+
+def classify_body(endpoint: Endpoint, status: int, body: bytes, sent: Mapping[str, Any]) -> Outcome:
+    """Judge the body of a response whose status `endpoint` expects (see `classify_status`)."""
     if status in endpoint.no_body or endpoint.check is None:
         return SUCCESS
     try:
-        document = json.loads(body)
+        document = load_json(body)
     except (ValueError, UnicodeDecodeError):
         return Outcome(ERROR, "invalid body: not JSON")
     problem = endpoint.check(document, sent)
     return Outcome(ERROR, f"invalid body: {problem}") if problem else SUCCESS
+
+
+_DECODER = json.JSONDecoder()
+
+
+def load_json(body: bytes) -> Any:
+    """`json.loads(body)`, in less than half the time for the usual body: a JSON object in UTF-8.
+
+    `json.loads` sniffs a body's encoding and skips white space around the document in Python code,
+    which costs more than parsing a small body. A body that starts with `{"` is UTF-8 to that sniffing
+    and has no white space before the document, so only the white space after it is left to check.
+    """
+    if not body.startswith(b'{"'):
+        return json.loads(body)
+    text = body.decode("utf-8", "surrogatepass")
+    document, end = _DECODER.raw_decode(text)
+    if text[end:].strip(" \t\n\r"):  # JSON's white space only, as json.loads allows
+        raise json.JSONDecodeError("Extra data", text, end)
+    return document
 
 
 def classify_event(
@@ -162,7 +183,7 @@ def event_sample(
     sample = Sample(str(name), latency, outcome.kind, outcome.failure, status, schedule_lag_ms=lag_ms)
     headers = getattr(response, "headers", None)
     if headers:
-        sample.server_timing = parse_server_timing(headers.get("Server-Timing")) or None
+        sample.server_timing = server_timing_of(headers)
         sample.trace_id = _trace_id(response)
     sample.started_at = time.time() - latency / 1000
     return sample

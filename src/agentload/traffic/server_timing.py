@@ -12,6 +12,18 @@ platform, any names on another target; see `recording/breakdown.py`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+
+
+def server_timing_of(headers: Mapping[str, str]) -> dict[str, float] | None:
+    """A response's parsed `Server-Timing` (headers with case-insensitive names), None if it has none.
+
+    Asked with `in` first: most targets send no Server-Timing, and a missing key costs a caught
+    KeyError inside geventhttpclient's `Headers.get`, on every request.
+    """
+    if "Server-Timing" not in headers:
+        return None
+    return parse_server_timing(headers["Server-Timing"]) or None
 
 
 def parse_server_timing(header: str | None) -> dict[str, float]:

@@ -54,6 +54,7 @@ class AgentUser(FastHttpUser):
         self.rng = random.Random()
         self.api = AgentApi(self.client, run.settings, self.rng)
         self.payloads = load_payloads(run.data_dir)
+        self._context = {"scenario": type(self).__name__}
 
     def run(self) -> None:
         if self._arrival is not None:
@@ -63,8 +64,11 @@ class AgentUser(FastHttpUser):
         super().run()
 
     def context(self) -> dict[str, str]:
-        """Every request names its scenario (the class), for the InfluxDB `scenario` tag."""
-        return {"scenario": type(self).__name__}
+        """Every request names its scenario (the class), for the InfluxDB `scenario` tag.
+
+        Built once: Locust copies it into each request's context, so it is never changed.
+        """
+        return self._context
 
 
 class HealthCheck(AgentUser):
