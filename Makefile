@@ -48,7 +48,8 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks locustfiles examples ci
 
 bench: $(STAMP) $(K6)
-	$(PY) benchmarks/run.py
+	@mkdir -p reports
+	$(PY) benchmarks/run.py --json reports/bench.json
 
 bench-quick: $(STAMP) $(K6)
 	$(PY) benchmarks/run.py --quick

@@ -10,7 +10,8 @@ One script serves every item; the item and its load arrive as `-e` variables:
 * `chat`: `ramping-vus`, back-to-back streams; k6 reads an SSE body whole, so its TTFT is
   `http_req_waiting` (the target sends the headers with the first token).
 
-Requests started after the warm-up carry the tag `steady:1`; a threshold on each tagged metric
+Requests started in the steady window (after `WARM_S`, for `WINDOW_S`) carry the tag `steady:1`;
+a threshold on each tagged metric
 makes k6 keep it apart, and `handleSummary` writes those figures as JSON.
 """
 
@@ -34,6 +35,7 @@ import exec from 'k6/execution';
 
 const E = __ENV;
 const VUS = parseInt(E.VUS), SECONDS = `${E.SECONDS}s`, WARM_MS = parseFloat(E.WARM_S) * 1000;
+const END_MS = WARM_MS + parseFloat(E.WINDOW_S) * 1000;
 const PACE = parseFloat(E.PACE || '0');
 const BODY = JSON.stringify({ messages: [{ role: 'user', content: 'book a table for two' }],
                               userLocation: { lat: 1.0, lng: 2.0 }, stream: E.KIND === 'chat' });
@@ -62,7 +64,8 @@ export function setup() {
 
 export default function () {
   const started = Date.now();
-  const steady = started - exec.scenario.startTime >= WARM_MS ? '1' : '0';
+  const elapsed = started - exec.scenario.startTime;
+  const steady = elapsed >= WARM_MS && elapsed < END_MS ? '1' : '0';
   const params = Object.assign({ tags: { steady } }, PARAMS);
   if (E.KIND === 'health') http.get(`${E.HOST}/api/health`, params);
   else if (E.KIND === 'chat') http.post(`${E.HOST}/api/chat`, BODY, params);

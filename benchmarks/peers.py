@@ -165,6 +165,7 @@ def k6_result(bench: Bench, target: Target, case: Case, before: CoreLoad) -> Res
         "VUS": case.users,
         "SECONDS": f"{case.total_s - (case.spread_s if case.kind in ('closed', 'chat') else 0):g}",
         "WARM_S": f"{case.warm_s:g}",
+        "WINDOW_S": f"{case.seconds:g}",
         "SPREAD_S": f"{case.spread_s:g}",
     }
     if case.kind == "closed":
