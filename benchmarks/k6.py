@@ -11,8 +11,7 @@ One script serves every item; the item and its load arrive as `-e` variables:
   `http_req_waiting` (the target sends the headers with the first token).
 
 Requests started in the steady window (after `WARM_S`, for `WINDOW_S`) carry the tag `steady:1`;
-a threshold on each tagged metric
-makes k6 keep it apart, and `handleSummary` writes those figures as JSON.
+a threshold on each tagged metric makes k6 keep it apart, and `handleSummary` writes it as JSON.
 """
 
 from __future__ import annotations

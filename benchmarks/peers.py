@@ -296,7 +296,7 @@ def cell(case: Case, figures: dict[str, Any] | None) -> str:
     if figures.get("p95") is None:
         return "no sample"
     head = f"{fmt(figures['p50'])} / {fmt(figures['p95'])} / {fmt(figures['p99'])}"
-    return head + (f" ({figures['rps']:,.0f}/s)" if case.kind == "open" else "")
+    return head + (f" ({figures['rps']:,.0f}/s)" if case.rate else "")  # the rate achieved
 
 
 def versus(case: Case, c: dict[str, Any] | None) -> str:
