@@ -270,3 +270,21 @@ def test_master_and_two_workers_split_users_and_the_arrival_rate(time_scale: Cal
     assert hits["/arrive"] == pytest.approx(200, rel=0.01)
     started = [e.counts["started"] for e in worker_envs]
     assert sum(started) == hits["/arrive"] and min(started) >= 95
+
+
+def test_a_generator_that_falls_behind_counts_what_it_never_started_as_dropped(time_scale: Callable) -> None:
+    """100/s for 3 s from a loop blocked 20 ms per request (50/s at most): started + dropped = 300."""
+    time_scale(1)
+
+    def busy() -> None:  # CPU-bound handler in this process: the generator's own loop falls behind
+        end = time.perf_counter() + 0.02
+        while time.perf_counter() < end:
+            pass
+
+    server, _hits = wsgi_server(busy)
+    rate = ArrivalRate(rate=100, duration_s=3, max_concurrency=1000)  # never full: no drop on launch
+    url = f"http://127.0.0.1:{server.server_port}"
+    env = run_profile(shape_of({probe("Behind", ArriveProbe): rate}), url, 0.5)
+    server.stop()
+    assert env.counts["started"] < 250 and env.counts["dropped"] > 50, env.counts
+    assert env.counts["started"] + env.counts["dropped"] == pytest.approx(300, abs=3), env.counts

@@ -9,7 +9,8 @@ of it per process, and that instance runs an `ArrivalExecutor` instead of Locust
 computes each iteration's due time with the pure `due_time`, sleeps until it, and runs one of the
 class's tasks (picked by weight, as Locust does) in a greenlet of its own bounded group, marked with
 its due time (`traffic/iteration.py`). If `max_concurrency` iterations are already in flight the
-iteration is dropped (k6 semantics), never queued. All iterations share the user's FastHttpUser
+iteration is dropped (k6 semantics), never queued; so is, at the stop, every iteration already due
+that a generator too busy to keep up never started. All iterations share the user's FastHttpUser
 `client`, whose connection pool is sized to `max_concurrency`.
 
 Every started and dropped iteration is announced on the custom events `iteration_started` and
@@ -59,6 +60,8 @@ logger = logging.getLogger(__name__)
 SHARE_MESSAGE = "agentload_share"
 POLL_S = 0.25
 """Longest single sleep of the coordinator, so a new share or a stop is seen within it."""
+OVERDUE_S = 0.05
+"""How late an iteration may be at the stop before it counts as dropped rather than raced."""
 
 
 @dataclass(frozen=True)
@@ -187,18 +190,33 @@ class ArrivalExecutor:
         book = share_book(self.environment)
         schedule, origin = scaled_schedule(self.schedule, book.time_scale), book.origin
         cursor = 0
-        while self.user._state != LOCUST_STATE_STOPPING:
-            owned = next_owned(schedule, book.epochs, cursor)
-            wait = POLL_S if owned is None else owned[1] - (time.perf_counter() - origin)
-            if owned is None or wait > POLL_S:
-                gevent.sleep(POLL_S)
-                continue
-            gevent.sleep(max(0.0, wait))
-            if self.user._state == LOCUST_STATE_STOPPING:
-                break
-            k, due = owned
-            self._launch(origin + due, epoch_at(book.epochs, due) or Epoch(0, 0, 1))
-            cursor = k + 1
+        try:
+            while self.user._state != LOCUST_STATE_STOPPING:
+                owned = next_owned(schedule, book.epochs, cursor)
+                wait = POLL_S if owned is None else owned[1] - (time.perf_counter() - origin)
+                if owned is None or wait > POLL_S:
+                    gevent.sleep(POLL_S)
+                    continue
+                gevent.sleep(max(0.0, wait))
+                if self.user._state == LOCUST_STATE_STOPPING:
+                    break
+                k, due = owned
+                self._launch(origin + due, epoch_at(book.epochs, due) or Epoch(0, 0, 1))
+                cursor = k + 1
+        finally:
+            self._drop_overdue(schedule, book, origin, cursor)
+
+    def _drop_overdue(self, schedule: ArrivalRate, book: ShareBook, origin: float, cursor: int) -> None:
+        """At the stop, the owned iterations already due but never started count as dropped.
+
+        A generator too busy to keep up (a saturated core) starts iterations later and later; without
+        this, the ones it never reached would vanish from the counts instead of showing as dropped,
+        as k6 reports them. An iteration due within `OVERDUE_S` of the stop raced it and is not counted.
+        """
+        now = time.perf_counter() - origin - OVERDUE_S
+        while (owned := next_owned(schedule, book.epochs, cursor)) is not None and owned[1] < now:
+            self._fire("dropped_iteration", origin + owned[1])
+            cursor = owned[0] + 1
 
     def _launch(self, scheduled_at: float, epoch: Epoch) -> None:
         if len(self._inflight) >= math.ceil(self.schedule.max_concurrency / epoch.count):
