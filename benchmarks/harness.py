@@ -206,10 +206,6 @@ class LocustRun:
         """The generator CPU's total busy share over the same window (others' load included)."""
         return self.sampled.usage.core_busy(*self.window(skip_s, tail_s))
 
-    def peak_rss(self, skip_s: float, tail_s: float = 1.0) -> int:
-        start, end = self.window(skip_s, tail_s)
-        return max((p[2] for p in self.sampled.usage.points if start <= p[0] <= end), default=0)
-
 
 def _read_json(path: Path) -> Any:
     with contextlib.suppress(OSError, ValueError):

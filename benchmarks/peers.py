@@ -25,7 +25,7 @@ from typing import Any
 
 import k6 as k6_peer
 import locustfiles as lf
-from harness import LocustRun, percentile
+from harness import LocustRun, Sampled, percentile
 from items import Bench, pct, shown
 from noise import CoreLoad, core_load, others_share
 from target import Target, nginx_target
@@ -106,11 +106,19 @@ class Level:
 # --- one run per tool ----------------------------------------------------------------------------
 
 
-def steady_values(run: LocustRun, case: Case, values: str, at: str) -> list[float]:
+def steady_values(run: LocustRun, start: float, seconds: float, values: str, at: str) -> list[float]:
+    """The probe's `values` of the requests started in [start, start + seconds)."""
     probe = run.probe or {}
-    start = float(probe.get("test_start") or run.sampled.started) + case.warm_s
-    end = start + case.seconds
+    end = start + seconds
     return [v for v, t in zip(probe.get(values, []), probe.get(at, []), strict=False) if start <= t < end]
+
+
+def usage_in(sampled: Sampled, start: float, seconds: float) -> tuple[Any, Any, Any, float]:
+    """Over the steady window: generator CPU, others' share of its core, target CPU; and peak RSS (MB)."""
+    end = start + seconds
+    gen = sampled.usage.busy(start, end)
+    others = others_share(sampled.usage.core_busy(start, end), gen)
+    return gen, others, sampled.target.busy(start, end), sampled.usage.peak_rss() / 2**20
 
 
 def locust_run(bench: Bench, target: Target, case: Case, tool: str) -> LocustRun:
@@ -134,23 +142,19 @@ def locust_run(bench: Bench, target: Target, case: Case, tool: str) -> LocustRun
 
 
 def from_locust(run: LocustRun, case: Case, tool: str, before: CoreLoad) -> Result:
-    ttft = case.kind == "chat" and tool == "agentload"
-    values = steady_values(run, case, "ttft" if ttft else "latency", "ttft_at" if ttft else "at")
     start, _ = run.window(case.warm_s, 0)
-    end = start + case.seconds
-    gen = run.sampled.usage.busy(start, end)
+    latency = steady_values(run, start, case.seconds, "latency", "at")
+    ttft = case.kind == "chat" and tool == "agentload"
+    values = steady_values(run, start, case.seconds, "ttft", "ttft_at") if ttft else latency
     report = (run.report or {}).get("counters", {})
     return Result(
         tool,
-        len(steady_values(run, case, "latency", "at")) / case.seconds,
+        len(latency) / case.seconds,
         *(percentile(values, q) for q in (0.5, 0.95, 0.99)),
         len(values),
         int((run.probe or {}).get("errors", 0)),
         int(report.get("dropped_iterations", 0)),
-        gen,
-        others_share(run.sampled.usage.core_busy(start, end), gen),
-        run.sampled.target.busy(start, end),
-        run.sampled.usage.peak_rss() / 2**20,
+        *usage_in(run.sampled, start, case.seconds),
         before,
         shown(run),
     )
@@ -176,10 +180,7 @@ def k6_result(bench: Bench, target: Target, case: Case, before: CoreLoad) -> Res
         k6, bench.work, variables, bench.machine.generator_cpus, case.total_s + 180, target.worker.pid
     )
     trend = run.trend("waiting" if case.kind == "chat" else "duration")
-    usage = run.sampled.usage
     start = float(run.summary.get("t0") or 0) / 1000 + case.warm_s  # setup() ran just before the scenario
-    end = start + case.seconds
-    gen = usage.busy(start, end)
     return Result(
         "k6",
         float(trend.get("count", 0)) / case.seconds,
@@ -189,10 +190,7 @@ def k6_result(bench: Bench, target: Target, case: Case, before: CoreLoad) -> Res
         int(trend.get("count", 0)),
         run.failed,
         int(run.summary.get("dropped", 0)),
-        gen,
-        others_share(usage.core_busy(start, end), gen),
-        run.sampled.target.busy(start, end),
-        usage.peak_rss() / 2**20,
+        *usage_in(run.sampled, start, case.seconds),
         before,
         "k6 run " + " ".join(f"-e {k}={v}" for k, v in variables.items() if k != "HOST") + " bench.js",
     )
