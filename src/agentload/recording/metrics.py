@@ -84,8 +84,9 @@ def parent_metric(name: str) -> str:
 
 
 def kind_of(name: str) -> str:
-    """The metric's kind; a histogram nobody declared holds request durations."""
-    return METRICS.get(name, DURATION)
+    """The metric's kind (a labeled series has its metric's); a histogram nobody declared holds
+    request durations."""
+    return METRICS.get(name.partition("{")[0], DURATION)
 
 
 def ordered_metric_names(names: Iterable[str]) -> list[str]:
