@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,6 +45,13 @@ policy_dicts = st.dictionaries(
     st.one_of(scalars, st.lists(st.sampled_from(["HIGH", "LOW", "x", ""]), max_size=3)),
     max_size=4,
 )
+
+
+def refusal(text: str) -> str:
+    """The loader's one-line message for `text`, which it must refuse."""
+    with pytest.raises(BudgetError) as refused:
+        parse_budgets(text, "fuzz.yaml")
+    return str(refused.value)
 
 
 def check(text: str) -> None:
@@ -122,7 +130,18 @@ def test_alias_bombs(levels: int, width: int) -> None:
     lines = ["a0: &a0 [lol]"]
     for level in range(1, levels + 1):
         lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]")
-    check("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    check(text)
+    assert refusal(text) == 'fuzz.yaml:2: YAML aliases are not supported (got "*a0")'
+
+
+LONG_VALUE_REASONS = {
+    "metric": "budgets[0].metric: must be a known metric",
+    "stat": "budgets[0].stat: must be one of",
+    "threshold": "budgets[0].threshold: must be a duration",
+    "name": "budgets[0].name: must be a one-line label of at most 200 characters",
+    "key": "budgets[0].key: unknown key",
+}
 
 
 @FUZZ
@@ -131,9 +150,13 @@ def test_alias_bombs(levels: int, width: int) -> None:
 )
 def test_very_long_strings(value: str, key: str) -> None:
     """Very long values and keys are refused with a short, quoted, one-line message."""
-    text = yaml.safe_dump({"budgets": [{"metric": "intent_inference_latency", "stat": "p95", key: value}]})
+    budget = {"metric": "intent_inference_latency", "stat": "p95", "threshold": "800ms", key: value}
+    text = yaml.safe_dump({"budgets": [budget]})
     check(text)
-    check(yaml.safe_dump({value: 1}))
+    assert LONG_VALUE_REASONS[key] in refusal(text)
+    top_level = yaml.safe_dump({value: 1})
+    check(top_level)
+    assert "unknown key (expected one of: budgets, metrics, policy)" in refusal(top_level)
 
 
 def test_extreme_nesting_once() -> None:

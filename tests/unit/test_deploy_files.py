@@ -400,7 +400,7 @@ def test_dockerfile_copies_files_that_exist_and_are_not_ignored() -> None:
         assert "--from" not in rest
         for source in args[:-1]:
             matches = list(ROOT.glob(source))
-            assert matches or any(ch in source for ch in "*?["), f"COPY {source}: missing"
+            assert matches, f"COPY {source}: matches nothing"
             for match in matches:
                 assert not dockerignored(str(match.relative_to(ROOT))), f"COPY {source}: in .dockerignore"
     sources = " ".join(copies)

@@ -13,7 +13,7 @@ import pytest
 from locust.event import Events
 
 from agentload.integrations import influx
-from agentload.integrations.influx_settings import InfluxSettings
+from agentload.integrations.influx_settings import InfluxSettings, influx_settings
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed, describe_error
 from agentload.recording.samples import Sample
 from agentload.settings import Secret
@@ -22,14 +22,16 @@ ENV = {"INFLUX_URL": "http://u:pw-SECRET@127.0.0.1:9", "INFLUX_ORG": "o", "INFLU
 
 
 class FakeWriter:
-    """Records batches, or fails every write with `error`."""
+    """Records batches and counts write attempts, or fails every write with `error`."""
 
     def __init__(self, error: WriteFailed | None = None) -> None:
         self.error = error
         self.batches: list[list[str]] = []
+        self.attempts = 0
         self.closed = False
 
     def write(self, lines: list[str]) -> None:
+        self.attempts += 1
         if self.error is not None:
             raise self.error
         self.batches.append(list(lines))
@@ -80,23 +82,15 @@ def test_install_is_idempotent_and_scrubs_the_token() -> None:
     assert listener.settings.url == "http://127.0.0.1:9" and str(listener.settings.token) == "tok-SECRET"
 
 
-def test_request_listener_cost_per_sample() -> None:
-    """Recording is in-memory only: well under 20 µs per request event (measured ~2-4 µs)."""
+def test_request_events_are_aggregated_in_memory_until_the_flush() -> None:
+    """The request listener never writes: 21,000 events become one aggregated point at the flush."""
     environment, listener = installed(FakeWriter())
-    fire(environment, 1000)
-    started = time.perf_counter()
-    fire(environment, 20_000)
-    per_sample_us = (time.perf_counter() - started) / 20_000 * 1e6
-    assert per_sample_us < 20, per_sample_us
+    fire(environment, 21_000)
+    assert listener._writer.attempts == 0 and len(listener.buffer) == 0
     listener.on_test_start()
     listener.on_quitting()
-    assert (
-        sum(
-            line.count("count=21000i")
-            for line in [line for batch in listener._writer.batches for line in batch]
-        )
-        == 1
-    )
+    lines = [line for batch in listener._writer.batches for line in batch]
+    assert sum(line.count("count=21000i") for line in lines) == 1
 
 
 def test_points_written_and_summary(capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,19 +128,47 @@ def test_server_down_one_warning_and_counted_drops(caplog: pytest.LogCaptureFixt
     )
 
 
-def test_backoff_skips_writes_after_a_failure() -> None:
-    """After a failed write the flusher waits (1 s, doubling) instead of hammering a dead server."""
-    writer = FakeWriter(WriteFailed("timed out", True))
-    _, listener = installed(writer)
-    listener._tags = listener._run_tags()
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def seconds_until_next_attempt(
+    listener: influx.InfluxListener, writer: FakeWriter, clock: FakeClock,
+) -> float:
+    """Move the clock in 0.25 s steps, offering a flush at each, until the listener tries a write."""
+    started, attempts = clock.now, writer.attempts
+    while writer.attempts == attempts:
+        assert clock.now - started < 120, "no retry within two minutes"
+        clock.now += 0.25
+        listener.send(clock.now + 1)
+    return clock.now - started
+
+
+def test_backoff_doubles_from_one_second_up_to_the_cap() -> None:
+    """After each failed write the next try waits 1, 2, 4 ... s up to 30 s; a success starts over at 1 s."""
+    writer, clock = FakeWriter(WriteFailed("timed out", True)), FakeClock()
+    environment = make_env()
+    settings = influx_settings(environment.parsed_options, ENV)
+    listener = influx.InfluxListener(environment, settings, "local", writer, clock=clock)
     listener.collect()
-    listener.send(time.monotonic() + 1)
+    listener.send(clock.now + 1)
+    assert writer.attempts == 1
+    waits = [seconds_until_next_attempt(listener, writer, clock) for _ in range(7)]
+    assert waits == [1, 2, 4, 8, 16, 30, 30]
+    assert writer.batches == [] and len(listener.buffer) == 1  # the failed batch is kept for the retry
     writer.error = None
-    listener.send(time.monotonic() + 1)
-    assert writer.batches == [] and len(listener.buffer) == 1
-    listener._retry_at = 0.0
-    listener.send(time.monotonic() + 1)
+    assert seconds_until_next_attempt(listener, writer, clock) == 30
     assert len(writer.batches) == 1 and len(listener.buffer) == 0
+    writer.error = WriteFailed("timed out", True)
+    listener.collect()
+    listener.send(clock.now + 1)
+    assert seconds_until_next_attempt(listener, writer, clock) == 1
 
 
 def test_rejected_batch_is_dropped_not_retried() -> None:

@@ -136,7 +136,9 @@ def test_required_top_level_keys_and_shapes() -> None:
     assert report["verdict"] == FAIL and report["exit_code"] == 1
     intent = report["metrics"]["intent_inference_latency"]
     assert set(intent) == {"count", "avg", "min", "med", "max", "p50", "p90", "p95", "p99", "ci"}
-    assert intent["count"] == 600 and 120 <= intent["p95"] <= 230
+    raw = sorted([120.0 + i % 50 for i in range(300)] + [180.0 + i % 50 for i in range(300)])
+    true_p95 = raw[math.ceil(0.95 * len(raw)) - 1]  # nearest rank: 224.0
+    assert intent["count"] == 600 and intent["p95"] == pytest.approx(true_p95, rel=1 / 2048)
     low, high = intent["ci"]["p95"]
     assert low <= intent["p95"] <= high
     budget = report["budgets"][1]

@@ -3,7 +3,9 @@
 import errno
 import json
 import socket
+import ssl
 
+import gevent
 import pytest
 
 from agentload.traffic.classify import (
@@ -105,7 +107,10 @@ def test_load_json_is_json_loads(body) -> None:
     ("exc", "name"),
     [
         (TimeoutError(), "timeout"),
-        (TimeoutError(), "timeout"),
+        (gevent.Timeout(), "timeout"),  # what geventhttpclient (FastHttpUser) raises
+        (ConnectionAbortedError(), "connection reset"),
+        (OSError(errno.EPIPE, "broken pipe"), "connection reset"),
+        (ssl.SSLError(1, "certificate verify failed"), "tls error"),
         (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), "connection refused"),
         (ConnectionResetError(errno.ECONNRESET, "reset"), "connection reset"),
         (BrokenPipeError(), "connection reset"),

@@ -26,6 +26,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import gevent
@@ -54,8 +55,17 @@ REPORT_KEY = "agentload_influx"
 class InfluxListener:
     """The per-process InfluxDB output; `role` is "local", "worker" or "master" (collects drops only)."""
 
-    def __init__(self, environment: Any, settings: InfluxSettings, role: str, writer: Any = None) -> None:
+    def __init__(
+        self,
+        environment: Any,
+        settings: InfluxSettings,
+        role: str,
+        writer: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` (monotonic seconds) times the drains and the back-off; tests pass their own."""
         self.environment = environment
+        self._clock = clock
         self.settings = settings
         self.role = role
         self.aggregator = IntervalAggregator()
@@ -67,7 +77,7 @@ class InfluxListener:
         self._tags: RunTags | None = None
         self._loop: gevent.Greenlet | None = None
         self._wake = Event()
-        self._last_drain = time.monotonic()
+        self._last_drain = self._clock()
         self._last_ts = 0
         self._retry_at = 0.0
         self._backoff = INTERVAL_S
@@ -130,7 +140,7 @@ class InfluxListener:
         if self._tags is not None:
             self.collect()
         self._tags = self._run_tags()
-        self._last_drain = time.monotonic()
+        self._last_drain = self._clock()
         if self._loop is None or self._loop.dead:
             self._wake.clear()
             self._loop = gevent.spawn(self._run)
@@ -138,14 +148,14 @@ class InfluxListener:
     def on_test_stop(self, environment: Any = None, **_: Any) -> None:
         self._stop_loop()
         self.collect()
-        if time.monotonic() >= self._retry_at:
-            self.send(time.monotonic() + QUIT_BUDGET_S)
+        if self._clock() >= self._retry_at:
+            self.send(self._clock() + QUIT_BUDGET_S)
 
     def on_quitting(self, environment: Any = None, **_: Any) -> None:
         self._stop_loop()
         if self._tags is not None:
             self.collect()
-        self.send(time.monotonic() + QUIT_BUDGET_S, ignore_backoff=True)
+        self.send(self._clock() + QUIT_BUDGET_S, ignore_backoff=True)
         lost = self.buffer.discard_all()
         if lost and self.failure is None:
             self.failure = "quit before the server answered"
@@ -167,8 +177,8 @@ class InfluxListener:
     def _run(self) -> None:
         while not self._wake.wait(timeout=INTERVAL_S):
             self.collect()
-            if time.monotonic() >= self._retry_at:
-                self.send(time.monotonic() + QUIT_BUDGET_S)
+            if self._clock() >= self._retry_at:
+                self.send(self._clock() + QUIT_BUDGET_S)
 
     def _stop_loop(self) -> None:
         loop, self._loop = self._loop, None
@@ -179,7 +189,7 @@ class InfluxListener:
 
     def collect(self) -> None:
         """Drain the interval's aggregates into the outgoing buffer (never blocks, never raises I/O)."""
-        now = time.monotonic()
+        now = self._clock()
         interval, self._last_drain = now - self._last_drain, now
         timestamp = max(int(time.time() * 1000), self._last_ts + 1)
         self._last_ts = timestamp
@@ -190,9 +200,9 @@ class InfluxListener:
 
     def send(self, deadline: float, ignore_backoff: bool = False) -> None:
         """Write the buffer in batches until it is empty, a write fails, or `deadline` passes."""
-        if self._writer is None or (not ignore_backoff and time.monotonic() < self._retry_at):
+        if self._writer is None or (not ignore_backoff and self._clock() < self._retry_at):
             return
-        while len(self.buffer) and time.monotonic() < deadline:
+        while len(self.buffer) and self._clock() < deadline:
             batch = self.buffer.take(BATCH_POINTS)
             try:
                 with gevent.Timeout(self.settings.timeout_s + 1.0, WriteFailed("timed out", True)):
@@ -212,7 +222,7 @@ class InfluxListener:
         else:
             self.buffer.dropped += len(batch)
         self.failure = exc.reason
-        self._retry_at = time.monotonic() + self._backoff
+        self._retry_at = self._clock() + self._backoff
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
         if not self._warned:
             self._warned = True
