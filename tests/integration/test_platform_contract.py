@@ -1,9 +1,10 @@
 """Contract tests of the reference platform, against real server processes (no mocks).
 
 Servers run in fixed-timing mode with small latencies so the whole file stays well under a minute.
-Timing assertions are one-sided or generous on purpose: the machine is shared (2 cores, other test
-suites running), so a sleep may overshoot by a lot but never finish early by more than a millisecond
-or so; where a bound must be checked, the server's own Server-Timing value is used.
+Timing assertions are generous on purpose: the machine is shared (2 cores, other test suites
+running), so a sleep may overshoot by a lot but never finish early by more than a millisecond or so.
+Lower bounds are therefore tight and upper bounds wide (seconds); where an exact value must be
+checked, the server's own Server-Timing value is used.
 """
 
 from __future__ import annotations
@@ -227,8 +228,9 @@ def test_stream_server_timing_carries_planned_ttft(platform: PlatformProcess) ->
     """A stream's Server-Timing has app;dur (planned total) and ttft;dur (planned first token)."""
     result = read_sse(platform, {"messages": MESSAGES})
     header = result.headers["Server-Timing"]
-    assert server_timing_ms(header, "ttft") >= TTFT_MS
-    assert server_timing_ms(header, "app") >= TTFT_MS + (TOKENS - 1) * ITL_MS
+    ttft, app = server_timing_ms(header, "ttft"), server_timing_ms(header, "app")
+    assert TTFT_MS <= ttft < TTFT_MS + 1000  # plus the time the server spent before it (generous)
+    assert app - ttft == pytest.approx((TOKENS - 1) * ITL_MS, abs=0.002)  # both planned from one start
 
 
 def test_server_timing_on_every_response(platform: PlatformProcess) -> None:
@@ -378,8 +380,11 @@ def test_stall_holds_until_client_gives_up_and_frees_the_slot(faulty: PlatformPr
 def test_stall_is_capped_by_stall_max(faulty: PlatformProcess) -> None:
     """With stall_max_s 0.5 a stalled request is dropped (connection closed) after the cap."""
     faulty.set_faults(stall_rate={"step": 1.0}, stall_max_s=0.5)
+    started = time.monotonic()
     with pytest.raises((ConnectionError, http.client.HTTPException)):
         post(faulty, "/api/webhooks/execute-step", STEP_BODY, KEY, timeout=10)
+    held_s = time.monotonic() - started
+    assert 0.49 <= held_s < 5, f"dropped after {held_s:.2f}s, not at the 0.5 s cap"  # wide: shared cores
 
 
 def test_truncated_stream_has_no_done(faulty: PlatformProcess) -> None:
@@ -407,8 +412,7 @@ def test_reset_rate_resets_the_connection(faulty: PlatformProcess) -> None:
         sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
         with pytest.raises(ConnectionResetError):
             data = sock.recv(1024)
-            assert data == b"", f"got an answer instead of a reset: {data!r}"
-            raise ConnectionResetError("closed without RST")  # FIN instead of RST still means no answer
+            pytest.fail(f"no reset: recv returned {data!r} (b'' is a graceful close)")
     assert faulty.stats()["requests"]["health"]["reset"] == 1
 
 
