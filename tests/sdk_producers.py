@@ -10,7 +10,6 @@ missing producer is a failure: `.ci/run` installs it.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import time
@@ -20,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from agentload.platform.process import PlatformStartError, http_request, read_ready_line, stop_process
+
+from tools import skip_or_fail
 
 PRODUCERS = Path(__file__).resolve().parent / "producers"
 READY_PREFIX = "listening on "
@@ -56,10 +55,7 @@ def require_producers() -> None:
     }
     missing = [what for what, present in needs.items() if not present]
     if missing:
-        message = f"AI SDK producers need {' and '.join(missing)}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"AI SDK producers need {' and '.join(missing)}")
 
 
 @contextlib.contextmanager

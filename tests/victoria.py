@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tools import free_port
+from tools import free_port, skip_or_fail
 
 BINARY = (
     os.environ.get("VICTORIA_METRICS_BIN") or shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
@@ -78,12 +78,7 @@ def available() -> bool:
 def start_victoria(timeout: float = 20.0) -> Iterator[Victoria]:
     """Start VictoriaMetrics in a temporary directory; skip if the binary is missing (fail under CI)."""
     if not available():
-        import pytest
-
-        reason = f"victoria-metrics not installed ({BINARY}); apt-get install victoria-metrics"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"victoria-metrics not installed ({BINARY}); apt-get install victoria-metrics")
     with tempfile.TemporaryDirectory(prefix="victoria-") as data:
         port = free_port()
         args = [BINARY, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={data}", "-loggerLevel=ERROR"]

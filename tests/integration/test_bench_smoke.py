@@ -9,7 +9,6 @@ benchmarks never fail on that; only that each tool measured each level and every
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from locust_run import ROOT
+from tools import skip_or_fail
 
 ITEMS = ("1 throughput", "2 closed loop", "3 open model", "4 streaming TTFT")
 ROWS = ("5 open-model fidelity", "6 platform capacity")
@@ -29,10 +29,7 @@ ECHO_MODULE = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")
 def require_target() -> None:
     """Skip (fail under CI=true) without nginx and its echo module (Debian's libnginx-mod-http-echo)."""
     if shutil.which("nginx") is None or not ECHO_MODULE.exists():
-        message = "the benchmark target needs nginx and libnginx-mod-http-echo"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail("the benchmark target needs nginx and libnginx-mod-http-echo")
 
 
 @pytest.mark.slow

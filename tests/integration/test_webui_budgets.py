@@ -29,7 +29,7 @@ from agentload.integrations.webui import STATUS_COLOURS
 from agentload.platform.process import PlatformProcess, start_platform
 
 from browser import Browser, missing
-from tools import free_port
+from tools import free_port, skip_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -157,9 +157,7 @@ def platform() -> Iterator[PlatformProcess]:
 def browser() -> Iterator[Browser]:
     reason = missing()
     if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(reason)
     with Browser() as driver:
         yield driver
 

