@@ -14,13 +14,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tools import free_port
+from agentload.platform.process import stop_process
+
+from tools import free_port, wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -63,7 +64,7 @@ class Browser:
         )
         self.session = ""
         try:
-            self._wait_ready(time.monotonic() + timeout)
+            wait_until(self._ready, timeout, "chromedriver to be ready")
             options = {"binary": CHROMIUM, "args": [*FLAGS, f"--user-data-dir={self.profile}"]}
             capabilities = {"browserName": "chrome", "goog:chromeOptions": options}
             answer = self._call("POST", "/session", {"capabilities": {"alwaysMatch": capabilities}})
@@ -84,12 +85,7 @@ class Browser:
             with contextlib.suppress(BrowserError, OSError):
                 self._call("DELETE", f"/session/{self.session}")
             self.session = ""
-        self.driver.terminate()
-        try:
-            self.driver.wait(10)
-        except subprocess.TimeoutExpired:
-            self.driver.kill()
-            self.driver.wait()
+        stop_process(self.driver)
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def get(self, url: str) -> None:
@@ -129,14 +125,11 @@ class Browser:
             value = json.loads(exc.read() or b"{}").get("value", {})
             raise BrowserError(f"{method} {path}: {value.get('error')}: {value.get('message')}") from None
 
-    def _wait_ready(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            if self.driver.poll() is not None:
-                raise BrowserError(f"chromedriver exited with {self.driver.returncode}")
-            try:
-                if self._call("GET", "/status")["value"].get("ready"):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise BrowserError("chromedriver did not become ready in time")
+    def _ready(self) -> bool:
+        """True once chromedriver says it is ready; raises if it has exited."""
+        if self.driver.poll() is not None:
+            raise BrowserError(f"chromedriver exited with {self.driver.returncode}")
+        try:
+            return bool(self._call("GET", "/status")["value"].get("ready"))
+        except OSError:
+            return False

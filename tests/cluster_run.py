@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from locust_run import ROOT
-from tools import free_port
+from locust_run import start_locust
+from tools import FAST, free_port, wait_until
 
-# Budgets that a short run against a fast platform passes, and the fast platform's flags.
+__all__ = ["FAST", "LENIENT", "Cluster", "wait_until"]  # FAST and wait_until live in tools.py
+
+# Budgets that a short run against a fast platform passes.
 LENIENT = """budgets:
   - {metric: intent_inference_latency, stat: p95, threshold: 800ms, min_samples: 20}
   - {metric: step_execution_latency, stat: p95, threshold: 2s, min_samples: 10}
   - {metric: chat_response_latency, stat: p95, threshold: 1.5s, min_samples: 20}
   - {metric: error_rate, stat: rate, threshold: 1%, min_samples: 1}
 """
-FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 LOGGING_LOCUSTFILE = """
 import os
 import time
@@ -77,8 +76,7 @@ class Cluster:
         self.locustfile.write_text(LOGGING_LOCUSTFILE)
         self.log_dir = tmp_path / "samples"
         self.log_dir.mkdir()
-        self.env = {**os.environ, "SAMPLE_LOG_DIR": str(self.log_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.base = [sys.executable, "-m", "locust", "-f", str(self.locustfile)]
+        self.env = {"SAMPLE_LOG_DIR": str(self.log_dir), **(env or {})}
         master_args = ["--master", "--headless", "--expect-workers", str(workers)]
         master_args += ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(self.port)]
         master_args += ["--host", host, "--time-scale", time_scale]
@@ -91,10 +89,7 @@ class Cluster:
         self.workers = [self.add_worker() for _ in range(workers)]
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        with open(self.dir / f"{name}.out", "w") as out:
-            return subprocess.Popen(
-                [*self.base, *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT
-            )
+        return start_locust(self.locustfile, *args, log=self.dir / f"{name}.out", env=env)
 
     def add_worker(self, env: dict[str, str] | None = None) -> subprocess.Popen:
         """One more worker process (`env` on top of the workers' environment)."""
@@ -122,6 +117,7 @@ class Cluster:
         return self.master.returncode, self.output(self.master)
 
     def stop(self) -> None:
+        """Kill what is still running (a master past its timeout, a worker past its grace): no grace left."""
         for process in [self.master, *self.workers]:
             if process.poll() is None:
                 process.kill()
@@ -138,13 +134,3 @@ class Cluster:
     def json(self) -> dict:
         return json.loads(self.report.read_text())
 
-
-def wait_until(condition, timeout: float, what: str, every: float = 0.1):
-    """Poll `condition` until it returns something truthy, or fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

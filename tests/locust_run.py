@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,25 @@ class LocustRun:
         return next(b for b in self.report["budgets"] if b["metric"] == metric)
 
 
+def locust_command(locustfile: str | Path, *args: str) -> list[str]:
+    """`python -m locust -f LOCUSTFILE ARGS` with the running interpreter: how every test starts Locust."""
+    return [sys.executable, "-m", "locust", "-f", str(locustfile), *args]
+
+
+def locust_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, unbuffered output (logs read mid-run are whole) and `extra` on top."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **(extra or {})}
+
+
+def start_locust(
+    locustfile: str | Path, *args: str, log: Path, env: Mapping[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """A `locust` process in the background, stdout and stderr to the file `log` (a pipe could fill)."""
+    with open(log, "wb") as out:
+        command = locust_command(locustfile, *args)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=locust_env(env), cwd=cwd)
+
+
 def run_locust(
     locustfile: str | Path,
     *args: str,
@@ -39,10 +59,10 @@ def run_locust(
     cwd: Path = ROOT,
 ) -> LocustRun:
     """`python -m locust -f LOCUSTFILE --headless ARGS`; `report` adds --report-json and parses it."""
-    command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary", *args]
+    command = locust_command(locustfile, "--headless", "--only-summary", *args)
     if report is not None:
         command += ["--report-json", str(report)]
-    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    child_env = locust_env(env)
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=child_env, cwd=cwd)
     parsed = json.loads(report.read_text()) if report is not None and report.exists() else None
     return LocustRun(done.returncode, done.stdout, done.stderr, parsed)

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,7 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tools import free_port, skip_or_fail
+from agentload.platform.process import stop_process
+
+from tools import free_port, skip_or_fail, wait_until
 
 BINARY = (
     os.environ.get("VICTORIA_METRICS_BIN") or shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
@@ -52,22 +53,17 @@ class Victoria:
     def export_until(
         self, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0, match: str | None = None
     ) -> list[dict[str, Any]]:
-        """Poll the export until `done(series)` (new data becomes searchable within about a second)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """Poll the export until `done(series)` and return it (new data is searchable within about 1 s)."""
+
+        def finished() -> tuple[list[dict[str, Any]]] | None:
             series = self.export(match) if match else self.export()
-            if done(series) or time.monotonic() > deadline:
-                return series
-            time.sleep(0.2)
+            return (series,) if done(series) else None
+
+        (series,) = wait_until(finished, timeout, "the expected series in VictoriaMetrics", every=0.2)
+        return series
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
 
 def available() -> bool:
@@ -85,23 +81,18 @@ def start_victoria(timeout: float = 20.0) -> Iterator[Victoria]:
         process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         server = Victoria(f"http://127.0.0.1:{port}", process)
         try:
-            _wait_healthy(server, time.monotonic() + timeout)
+            wait_until(lambda: _healthy(server), timeout, "victoria-metrics to be healthy", every=0.05)
             yield server
         finally:
             server.stop()
 
 
-def _wait_healthy(server: Victoria, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            err = (
-                server.process.stderr.read().decode(errors="replace")[-500:] if server.process.stderr else ""
-            )
-            raise RuntimeError(f"victoria-metrics exited with {server.process.returncode}: {err}")
-        try:
-            if server.get("/health", timeout=1.0).strip() == b"OK":
-                return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"victoria-metrics not healthy at {server.url} within the deadline")
+def _healthy(server: Victoria) -> bool:
+    """True once /health answers OK; raises if the process has already exited."""
+    if server.process.poll() is not None:
+        err = server.process.stderr.read().decode(errors="replace")[-500:] if server.process.stderr else ""
+        raise RuntimeError(f"victoria-metrics exited with {server.process.returncode}: {err}")
+    try:
+        return server.get("/health", timeout=1.0).strip() == b"OK"
+    except (urllib.error.URLError, OSError):
+        return False

@@ -13,9 +13,8 @@ from agentload.reporting import validate_report
 from agentload.traffic.server_timing import parse_server_timing
 
 from locust_run import run_locust
-from tools import free_port
+from tools import TRACEBACK, free_port
 
-TRACEBACK = "Traceback (most recent call last)"
 LOCUSTFILE = """
 import locust  # noqa: F401
 from locust import constant

@@ -8,10 +8,9 @@ from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
 from locust_run import LOCUSTFILES, run_locust
-from tools import free_port
+from tools import TRACEBACK, free_port
 
 CAPACITY = LOCUSTFILES / "capacity.py"
-TRACEBACK = "Traceback (most recent call last)"
 # 8 slots x 100 ms per intent: the platform serves at most 80 intents/s; above that its queue grows.
 PLATFORM = ("--slots", "8", "--fixed-latency-ms", "intent=100")
 TRUTH_PER_S = 80.0

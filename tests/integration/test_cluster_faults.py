@@ -22,8 +22,9 @@ import pytest
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from cluster_run import FAST, LENIENT, Cluster, wait_until
+from cluster_run import LENIENT, Cluster
 from netfault import cut, local_port, require_nft
+from tools import FAST, wait_until
 
 NO_ORPHANS_AFTER_S = 5.0
 WORKERS_GONE_WITHIN_S = 15.0

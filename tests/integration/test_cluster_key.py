@@ -11,7 +11,6 @@ refused ones are named on both sides, and the key appears in no output or report
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -20,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from agentload.platform.process import start_platform
+from agentload.platform.process import start_platform, stop_process
 from agentload.reporting import validate_report
 
-from cluster_run import FAST, LENIENT, Cluster
-from locust_run import LOCUSTFILES, ROOT
-from tools import free_port
+from cluster_run import LENIENT, Cluster
+from locust_run import LOCUSTFILES, ROOT, locust_command, locust_env
+from tools import FAST, free_port
 
 ROGUE = Path(__file__).resolve().parents[1] / "rogue_worker.py"
 REFUSED_LINE = re.compile(r"the master refused this worker \((\S+)\): (.+)")
@@ -59,9 +58,7 @@ def test_workers_without_the_key_are_refused_and_fabricated_reports_never_count(
             stats = platform.stats()
         finally:
             for process in (rogue, wrong_worker, keyless_worker):
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+                stop_process(process)
     assert code == 0, output[-4000:]
     report = cluster.json()
     validate_report(report)
@@ -99,20 +96,17 @@ def test_a_tampered_report_gets_its_worker_refused_mid_run(tmp_path) -> None:
     report = tmp_path / "report.json"
     (tmp_path / "budgets.yaml").write_text(LENIENT)
     port = free_port()
+    command = locust_command(
+        LOCUSTFILES / "budgets.py",
+        *("--master", "--headless", "--expect-workers", "1"),
+        *("--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)),
+        *("--host", "http://127.0.0.1:9", "--skip-health-check"),
+        *("--budgets", str(tmp_path / "budgets.yaml")),
+        *("--report-json", str(report), "--only-summary"),
+    )
+    env = locust_env({"AGENTLOAD_CLUSTER_KEY": key})
     master = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / "budgets.py")),
-            *("--master", "--headless", "--expect-workers", "1"),
-            *("--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)),
-            *("--host", "http://127.0.0.1:9", "--skip-health-check"),
-            *("--budgets", str(tmp_path / "budgets.yaml")),
-            *("--report-json", str(report), "--only-summary"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "AGENTLOAD_CLUSTER_KEY": key, "PYTHONUNBUFFERED": "1"},
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env
     )
     rogue = start_rogue(port, rogue_id, key, "20", "tamper")
     try:
@@ -120,9 +114,7 @@ def test_a_tampered_report_gets_its_worker_refused_mid_run(tmp_path) -> None:
     finally:
         rogue.kill()
         rogue_output, _ = rogue.communicate()
-        if master.poll() is None:
-            master.kill()
-            master.wait()
+        stop_process(master)
     assert master.returncode == 3, output[-4000:]
     assert f"refused worker {rogue_id}: stats report with a bad cluster key tag" in output
     assert "agentload_refused" in rogue_output.split(), rogue_output

@@ -11,8 +11,9 @@ import pytest
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from cluster_run import FAST, LENIENT, Cluster
+from cluster_run import LENIENT, Cluster
 from locust_run import LOCUSTFILES, run_locust
+from tools import FAST
 
 BROKEN = "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 1ms, min_samples: 1}\n"
 

@@ -15,10 +15,8 @@ Faults are injected by a background thread that polls the platform until it has 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,17 +25,15 @@ from typing import Any
 
 import pytest
 
-from agentload.platform.process import PlatformProcess, start_platform
+from agentload.platform.process import PlatformProcess, start_platform, stop_process
 from agentload.reporting import validate_report
 
-from locust_run import LOCUSTFILES, ROOT, LocustRun, run_locust
-from tools import free_port
+from locust_run import LOCUSTFILES, ROOT, LocustRun, locust_command, locust_env, run_locust
+from tools import FAST, TRACEBACK, free_port, wait_until
 
 BUDGETS = LOCUSTFILES / "budgets.py"
 STRESS = LOCUSTFILES / "stress.py"
-FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 QUICK = ("--time-scale", "20")  # the budget profile in 10.5 s
-TRACEBACK = "Traceback (most recent call last)"
 PRECHECK = 1  # GET /api/health of the pre-check: counted by the platform, not a load request
 IN_FLIGHT_AT_STOP = 25  # the budget profile has at most ~20 requests in flight when it stops
 
@@ -89,11 +85,10 @@ class Injector(threading.Thread):
 
     def run(self) -> None:
         try:
-            deadline = time.monotonic() + 60
-            while api_requests(self.platform.stats()) < self.after:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"platform saw fewer than {self.after} requests in 60 s")
-                time.sleep(0.05)
+            wait_until(
+                lambda: api_requests(self.platform.stats()) >= self.after,
+                60, f"the platform to see {self.after} requests", every=0.05,
+            )  # fmt: skip
             self.fired_at = time.monotonic()
             self.action(self.platform)
         except BaseException as exc:
@@ -304,26 +299,23 @@ def test_signal_mid_run_writes_every_report(tmp_path, signum: signal.Signals) ->
     step_summary = tmp_path / "step_summary.md"
     step_summary.write_text("")
     with start_platform(*FAST) as platform:
-        command = [
-            sys.executable, "-m", "locust", "-f", str(BUDGETS), "--headless", "--only-summary",
-            "--host", platform.url, "--time-scale", "4", "--report-json", str(report),
-            "--report-junit", str(junit), "--html", str(html),
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "GITHUB_STEP_SUMMARY": str(step_summary)}
+        command = locust_command(
+            BUDGETS, "--headless", "--only-summary", "--host", platform.url, "--time-scale", "4",
+            "--report-json", str(report), "--report-junit", str(junit), "--html", str(html),
+        )  # fmt: skip
+        env = locust_env({"GITHUB_STEP_SUMMARY": str(step_summary)})
         child = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
         )
         try:
-            deadline = time.monotonic() + 60
-            while api_requests(platform.stats()) < 30 and child.poll() is None:
-                assert time.monotonic() < deadline, "no load within 60 s"
-                time.sleep(0.05)
+            wait_until(
+                lambda: api_requests(platform.stats()) >= 30 or child.poll() is not None,
+                60, "30 requests on the platform", every=0.05,
+            )  # fmt: skip
             child.send_signal(signum)
             stdout, stderr = child.communicate(timeout=60)
         finally:
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
+            stop_process(child)
     output = stdout + stderr
     assert child.returncode == 3, output[-3000:]
     assert TRACEBACK not in output

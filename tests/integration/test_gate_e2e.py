@@ -11,10 +11,9 @@ from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
 from locust_run import LOCUSTFILES, ROOT, run_locust
+from tools import FAST, TRACEBACK
 
-FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 BUDGETS = LOCUSTFILES / "budgets.py"
-TRACEBACK = "Traceback (most recent call last)"
 
 
 def in_flight_tolerance(stats: dict) -> int:

@@ -7,11 +7,10 @@ import sys
 
 import pytest
 
-from agentload.platform.process import start_platform
+from agentload.platform.process import start_platform, stop_process
 
-from cluster_run import wait_until
-from locust_run import LOCUSTFILES, ROOT
-from tools import free_port
+from locust_run import LOCUSTFILES, ROOT, start_locust
+from tools import free_port, wait_until
 
 
 def healthcheck(pid: int) -> subprocess.CompletedProcess[str]:
@@ -28,30 +27,26 @@ def healthcheck(pid: int) -> subprocess.CompletedProcess[str]:
 def test_healthcheck_probes_what_each_role_serves(tmp_path) -> None:
     """Healthy platform, listening master and connected worker; unhealthy once each is gone."""
     port = free_port()
-    locust = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / "budgets.py")]
+    locustfile = LOCUSTFILES / "budgets.py"
     master_args = ["--master", "--headless", "--expect-workers", "2", "--skip-health-check"]
     master_args += ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
     worker_args = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    log = open(tmp_path / "locust.out", "w")  # noqa: SIM115 -- closed below
     with start_platform() as platform:
         master_args += ["--host", platform.url]
-        master = subprocess.Popen([*locust, *master_args], stdout=log, stderr=log, cwd=ROOT)
-        worker = subprocess.Popen([*locust, *worker_args], stdout=log, stderr=log, cwd=ROOT)
+        master = start_locust(locustfile, *master_args, log=tmp_path / "master.out")
+        worker = start_locust(locustfile, *worker_args, log=tmp_path / "worker.out")
         try:
             for process, expected in ((platform.process, "platform"), (master, "master"), (worker, "worker")):
                 check = wait_until(lambda p=process: healthcheck(p.pid).returncode == 0 or None, 60, expected)
                 assert check
                 assert healthcheck(process.pid).stdout.startswith(f"healthy: {expected}")
-            master.kill()
+            master.kill()  # gone at once, as after a crash
             master.wait()
             gone = wait_until(lambda: healthcheck(worker.pid).returncode == 1 or None, 30, "worker unhealthy")
             assert gone
             assert healthcheck(master.pid).stdout.startswith("unhealthy: no agentload platform or locust")
         finally:
             for process in (master, worker):
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            log.close()
+                stop_process(process)
         platform_pid = platform.process.pid
     assert healthcheck(platform_pid).returncode == 1

@@ -18,10 +18,10 @@ import yaml
 from agentload.traffic.payloads import KINDS, PayloadError, check_payloads
 
 from locust_run import LOCUSTFILES, LocustRun, run_locust
+from tools import TRACEBACK
 
 BUDGETS = LOCUSTFILES / "budgets.py"
 NOWHERE = "http://127.0.0.1:9"
-TRACEBACK = "Traceback (most recent call last)"
 
 
 def agentload_lines(run: LocustRun) -> list[str]:

@@ -9,7 +9,6 @@ VictoriaMetrics stores `<measurement>_<field>` series with the tags as labels.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 from agentload.platform.process import start_platform
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from locust_run import locust_command, locust_env
 from tools import free_port
 from victoria import Victoria, start_victoria
 
@@ -85,14 +85,15 @@ def run_locust(
     """`locust --headless` with the influx options; returns the process result and Locust's JSON stats."""
     (tmp_path / "locustfile.py").write_text(locustfile)
     load = ("-u", "4", "-r", "4", "-t", f"{seconds}s") if locustfile == LOCUSTFILE else ()
-    args = [
-        *(sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", *load),
+    args = locust_command(
+        "locustfile.py",
+        *("--headless", *load),
         *("--host", host, "--budgets", str(ROOT / "budgets.yaml"), "--report-only"),
         *("--report-json", "report.json"),
         *("--skip-health-check", "--json-file", "stats", "--influx-url", influx_url),
         *("--influx-org", "agentload", "--influx-bucket", "perf"),
-    ]
-    env = {**os.environ, "INFLUX_TOKEN": TOKEN, "AGENTLOAD_RUN_ID": f"it-{time.time_ns()}"}
+    )
+    env = locust_env({"INFLUX_TOKEN": TOKEN, "AGENTLOAD_RUN_ID": f"it-{time.time_ns()}"})
     process = subprocess.Popen(
         args, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 
 from agentload.platform.process import USER_HEADERS, PlatformProcess, Reply, start_platform
 
+from tools import wait_until
+
 TTFT_MS, ITL_MS, TOKENS = 150, 30, 10
 FIXED_ARGS = (
     "--fixed-latency-ms",
@@ -369,9 +371,7 @@ def test_stall_holds_until_client_gives_up_and_frees_the_slot(faulty: PlatformPr
     faulty.set_faults(stall_rate={"intent": 1.0})
     with pytest.raises(TimeoutError):
         post(faulty, "/api/intent", {"messages": MESSAGES}, timeout=1.0)
-    deadline = time.monotonic() + 10
-    while faulty.stats()["capacity"]["in_use"] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: faulty.stats()["capacity"]["in_use"] == 0, 10, "the slot to be freed", every=0.05)
     stats = faulty.stats()
     assert stats["capacity"]["in_use"] == 0
     assert stats["requests"]["intent"]["stalled"] == 1

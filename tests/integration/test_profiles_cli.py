@@ -6,17 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 
 from agentload.platform.process import start_platform
 
-from locust_run import LOCUSTFILES, ROOT, run_locust
-from tools import free_port
-
-FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
+from locust_run import LOCUSTFILES, ROOT, locust_command, run_locust
+from tools import FAST, free_port, wait_until
 
 
 def test_load_profile_users_and_duration_override(tmp_path) -> None:
@@ -51,17 +47,21 @@ def get_json(url: str) -> dict:
         return json.load(response)
 
 
+def answers(url: str) -> bool:
+    """True when `url` answers with JSON (False while nothing listens yet)."""
+    try:
+        return get_json(url) is not None
+    except OSError:
+        return False
+
+
 def test_class_picker_keeps_per_scenario_schedules(tmp_path) -> None:
     """In the web UI with --class-picker, picking the budget shape runs its three scenarios on schedule."""
     port = free_port()
     report = tmp_path / "report.json"
     with start_platform(*FAST) as platform:
         locust = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
+            locust_command(
                 f"{LOCUSTFILES / 'budgets.py'},{LOCUSTFILES / 'load.py'}",
                 "--class-picker",
                 "--web-port",
@@ -72,7 +72,7 @@ def test_class_picker_keeps_per_scenario_schedules(tmp_path) -> None:
                 "20",
                 "--report-json",
                 str(report),
-            ],
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -81,27 +81,21 @@ def test_class_picker_keeps_per_scenario_schedules(tmp_path) -> None:
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    get_json(f"{base}/stats/requests")
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "web UI did not come up"
-                    time.sleep(0.2)
+            wait_until(lambda: answers(f"{base}/stats/requests"), 30, "the web UI", every=0.2)
             form = [("user_classes", name) for name in ("IntentInference", "StepExecution", "ChatResponse")]
             form += [("shape_class", "BudgetShape"), ("user_count", "1"), ("spawn_rate", "1")]
             request = urllib.request.Request(f"{base}/swarm", data=urllib.parse.urlencode(form).encode())
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert json.load(response)["success"]
-            peak, deadline = 0, time.monotonic() + 40
-            while time.monotonic() < deadline:
+            user_counts: list[int] = []
+
+            def stopped() -> bool:
                 stats = get_json(f"{base}/stats/requests")
-                peak = max(peak, stats["user_count"])
-                if stats["state"] == "stopped":
-                    break
-                time.sleep(0.25)
-            assert stats["state"] == "stopped"
+                user_counts.append(stats["user_count"])
+                return stats["state"] == "stopped"
+
+            wait_until(stopped, 40, "the run to stop", every=0.25)
+            peak = max(user_counts)
         finally:
             locust.send_signal(signal.SIGTERM)
             _, stderr = locust.communicate(timeout=60)

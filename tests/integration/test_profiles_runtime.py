@@ -32,6 +32,8 @@ from agentload.profiles.schedule import Schedule, scaled, users_at
 from agentload.traffic.iteration import scheduled_start
 from agentload.traffic.users import AgentUser
 
+from tools import wait_until
+
 WINDOW_S = 0.35
 
 
@@ -96,13 +98,6 @@ def wsgi_server(delay: Callable[[], None] = lambda: None) -> tuple[WSGIServer, C
     server = WSGIServer(("127.0.0.1", 0), app, log=None)
     server.start()
     return server, hits
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        gevent.sleep(0.05)
 
 
 def run_shape(runner: Any, every: float = 1.0) -> Iterator[float]:
@@ -227,7 +222,7 @@ def test_stop_kills_in_flight_iterations_without_recording(time_scale: Callable)
     runner = env.create_local_runner()
     install(env)
     runner.start_shape()
-    wait_for(lambda: env.counts["started"] >= 5)
+    wait_until(lambda: env.counts["started"] >= 5, 15, "5 started iterations", every=0.05)
     runner.stop()
     before = dict(env.counts), len(env.latencies)
     gevent.sleep(0.3)
@@ -255,7 +250,7 @@ def test_master_and_two_workers_split_users_and_the_arrival_rate(time_scale: Cal
     workers = [e.create_worker_runner("127.0.0.1", master.server.port) for e in worker_envs]
     for e in worker_envs:
         install(e)
-    wait_for(lambda: len(master.clients.ready) == 2)
+    wait_until(lambda: len(master.clients.ready) == 2, 15, "2 workers ready", every=0.05)
     per_worker = []
     for t in run_shape(master):
         if 4 < t < 9:

@@ -19,11 +19,11 @@ import pytest
 from agentload.platform.process import start_platform
 
 from locust_run import LOCUSTFILES, run_locust
+from tools import FAST
 
 SYSTEM_KEY = "sk-agentload-canary-7f3a"
 PASSWORD = "pa55w0rd-canary"
 CANARIES = (SYSTEM_KEY, PASSWORD, base64.b64encode(f"user:{PASSWORD}".encode()).decode())
-FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 NO_STEP = """budgets:
   - {metric: intent_inference_latency, stat: p95, threshold: 800ms, min_samples: 5}
   - {metric: chat_response_latency, stat: p95, threshold: 1.5s, min_samples: 5}

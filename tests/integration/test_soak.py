@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from agentload.platform.process import start_platform
+from agentload.platform.process import start_platform, stop_process
 from agentload.reporting import validate_report
 
-from locust_run import LOCUSTFILES, ROOT
+from locust_run import LOCUSTFILES, start_locust
+from tools import FAST
 
-FAST = ("--fixed-latency-ms", "intent=20,step=20,chat=20", "--fixed-ttft-ms", "5")
 RUN_S = 130
 WARM_UP_S = 20
 SPLIT_S = 80
@@ -60,15 +58,12 @@ def test_soak_memory_and_report_stay_bounded(tmp_path) -> None:
     budgets.write_text(NO_STEP)
     samples: list[tuple[float, int]] = []
     with start_platform(*FAST) as platform:
-        command = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / "load.py"), "--headless",
-            "--only-summary", "--host", platform.url, "-u", "50", "-r", "50", "-t", f"{RUN_S}s",
-            "--budgets", str(budgets), "--report-json", str(report),
+        args = [
+            "--headless", "--only-summary", "--host", platform.url, "-u", "50", "-r", "50",
+            "-t", f"{RUN_S}s", "--budgets", str(budgets), "--report-json", str(report),
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         started = time.monotonic()
-        with (tmp_path / "stdout").open("w") as out, (tmp_path / "stderr").open("w") as err:
-            child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=ROOT)
+        child = start_locust(LOCUSTFILES / "load.py", *args, log=tmp_path / "locust.out")
         try:
             while child.poll() is None and time.monotonic() - started < RUN_S + 60:
                 rss = rss_bytes(child.pid)
@@ -78,12 +73,9 @@ def test_soak_memory_and_report_stay_bounded(tmp_path) -> None:
                     child.wait(timeout=2)  # the sampling period
             child.wait(timeout=60)
         finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+            stop_process(child)
         stats = platform.stats()
-    stdout, stderr = (tmp_path / "stdout").read_text(), (tmp_path / "stderr").read_text()
-    assert child.returncode == 0, (stdout + stderr)[-3000:]
+    assert child.returncode == 0, (tmp_path / "locust.out").read_text()[-3000:]
     document = json.loads(report.read_text())
     validate_report(document)
     requests = document["counters"]["requests"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from agentload.traffic.users import (
     StressMix,
 )
 
-from locust_run import LOCUSTFILES, ROOT
+from locust_run import LOCUSTFILES, ROOT, locust_command
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +68,7 @@ def test_each_task_sends_one_judged_request(user_class, task, endpoint, metric, 
 
 def task_ratios(locustfile: str) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / locustfile), "--show-task-ratio"],
+        locust_command(LOCUSTFILES / locustfile, "--show-task-ratio"),
         capture_output=True,
         text=True,
         timeout=60,

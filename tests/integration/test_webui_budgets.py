@@ -13,23 +13,20 @@ Timing: the platform answers in fixed times (intent 20 ms, step 30 ms), so again
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agentload.integrations.webui import STATUS_COLOURS
-from agentload.platform.process import PlatformProcess, start_platform
+from agentload.platform.process import PlatformProcess, start_platform, stop_process
 
 from browser import Browser, missing
-from tools import free_port, skip_or_fail
+from locust_run import start_locust
+from tools import free_port, skip_or_fail, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,16 +37,9 @@ INTENT, STEP = "intent_inference_latency", "step_execution_latency"
 
 LOCUSTFILE = """\
 import locust
-from locust import events
 
-from agentload import plugin  # noqa: F401
-from agentload.integrations import webui
+from agentload import plugin  # noqa: F401  (the plugin alone adds the Budgets tab)
 from agentload.traffic import users
-
-
-@events.init.add_listener
-def budgets_tab(environment, **_):
-    webui.install(environment)  # until plugin.py wires it in; install() is idempotent
 
 
 class Intents(users.IntentInference):
@@ -83,17 +73,6 @@ return [...table.querySelectorAll("tbody tr")].map(tr => {
 LOADED_URLS = "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
 
 
-def wait_for(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `probe` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
-
-
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read().decode("utf-8", errors="replace")
@@ -101,19 +80,8 @@ def fetch(url: str) -> str:
 
 def locust(tmp_path: Path, *args: str, log: str) -> subprocess.Popen[bytes]:
     """A `locust` subprocess in `tmp_path`, with the canary as its internal key, output to `log`."""
-    env = {**os.environ, "INTERNAL_SYSTEM_KEY": CANARY}
-    command = [sys.executable, "-m", "locust", "-f", str(tmp_path / "locustfile.py"), *args]
-    with open(tmp_path / log, "wb") as out:
-        return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    env = {"INTERNAL_SYSTEM_KEY": CANARY}
+    return start_locust(tmp_path / "locustfile.py", *args, log=tmp_path / log, env=env, cwd=tmp_path)
 
 
 def start_run(stack: ExitStack, tmp_path: Path, host: str, mode: str) -> str:
@@ -127,12 +95,12 @@ def start_run(stack: ExitStack, tmp_path: Path, host: str, mode: str) -> str:
         common += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
                    "--expect-workers", "1"]
     main = locust(tmp_path, *common, log="locust.log")
-    stack.callback(stop, main)
+    stack.callback(stop_process, main)
     if mode == "distributed":
         worker_args = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
-        stack.callback(stop, locust(tmp_path, *worker_args, "--host", host, log="worker.log"))
+        stack.callback(stop_process, locust(tmp_path, *worker_args, "--host", host, log="worker.log"))
     url = f"http://127.0.0.1:{web_port}"
-    wait_for(lambda: running(url, main, tmp_path / "locust.log"), 60, "the autostarted run to begin")
+    wait_until(lambda: running(url, main, tmp_path / "locust.log"), 60, "the autostarted run to begin")
     return url
 
 
@@ -175,9 +143,9 @@ def open_budgets_tab(browser: Browser, url: str) -> None:
     """Load the UI as a user would, then click the "Budgets" tab (it appears once the run started)."""
     browser.get(url + "/")
     xpath = "//button[@role='tab'][normalize-space(.)='Budgets']"
-    tab = wait_for(lambda: browser.find(xpath), 30, "the Budgets tab")
+    tab = wait_until(lambda: browser.find(xpath), 30, "the Budgets tab")
     browser.click(tab)
-    wait_for(lambda: "tab=budgets" in browser.execute("return location.search"), 5, "the tab to open")
+    wait_until(lambda: "tab=budgets" in browser.execute("return location.search"), 5, "the tab to open")
 
 
 def budget_rows(browser: Browser) -> dict[str, dict[str, dict[str, str]]]:
@@ -201,7 +169,7 @@ def test_budgets_tab_shows_live_coloured_statuses(web_ui: tuple[str, str], brows
     """The tab shows intent PASS (green) and step FAIL (red), and its sample counts grow while it runs."""
     mode, url = web_ui
     open_budgets_tab(browser, url)
-    rows = wait_for(lambda: statuses_rendered(browser), 60, "PASS/FAIL statuses in the Budgets tab")
+    rows = wait_until(lambda: statuses_rendered(browser), 60, "PASS/FAIL statuses in the Budgets tab")
     intent, step = rows[INTENT], rows[STEP]
     assert (intent["Status"]["text"], step["Status"]["text"]) == ("PASS", "FAIL")
     assert intent["Threshold"]["text"] == "< 800ms" and step["Threshold"]["text"] == "< 1ms"
@@ -210,7 +178,7 @@ def test_budgets_tab_shows_live_coloured_statuses(web_ui: tuple[str, str], brows
     assert step["Status"]["background"] == rgb(STATUS_COLOURS["FAIL"])
     assert intent["Cumulative"]["text"].endswith("ms") and intent["Last 30s"]["text"].endswith("ms")
     before = int(intent["Samples"]["text"])
-    grew = wait_for(lambda: int(budget_rows(browser)[INTENT]["Samples"]["text"]) > before, 20,
+    grew = wait_until(lambda: int(budget_rows(browser)[INTENT]["Samples"]["text"]) > before, 20,
                     "the intent sample count to grow without a reload")
     assert grew
     name = "webui-budgets.png" if mode == "local" else "webui-budgets-distributed.png"
@@ -221,7 +189,7 @@ def test_no_page_or_json_of_the_ui_shows_the_internal_key(web_ui: tuple[str, str
     """Neither the DOM nor any HTML/JSON/JS the UI serves or the page loaded contains the internal key."""
     _, url = web_ui
     open_budgets_tab(browser, url)
-    wait_for(lambda: statuses_rendered(browser), 60, "the Budgets tab to render")  # key was used: samples
+    wait_until(lambda: statuses_rendered(browser), 60, "the Budgets tab to render")  # key was used: samples
     page = browser.execute("return document.documentElement.outerHTML + JSON.stringify(window.templateArgs)")
     assert CANARY not in page
     loaded = {u for u in browser.execute(LOADED_URLS) if u.startswith(url)}
