@@ -157,8 +157,8 @@ def _budget_block(verdict: Verdict, snapshot: Snapshot, *, color: bool) -> list[
     header = ["STATUS", "METRIC", "STAT", "OBSERVED [95% CI]", "THRESHOLD", "SAMPLES", "CRITICALITY", ""]
     lines = ["budgets:", *_table(header, [budget_row(r, color=color) for r in verdict.results])]
     for result in verdict.results:
-        if result.message and result.status != PASS:
-            lines.append(f"  {result.budget.label}: {result.message}")
+        if result.text and result.status != PASS:
+            lines.append(f"  {result.budget.label}: {result.text}")
         if result.status == FAIL:
             lines += why_lines(result, snapshot)
     return lines
