@@ -27,7 +27,7 @@ from agentload.formatting import (
 )
 from agentload.recording.counts import hard_error_count, shed_count, stream_formats
 from agentload.recording.exemplars import Exemplar
-from agentload.recording.metrics import DURATION, kind_of
+from agentload.recording.metrics import COMPONENT_SEPARATOR, DURATION, kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.summary import incomplete_reasons, summarize
 
@@ -78,6 +78,26 @@ def trend_line(name: str, summary: dict[str, float | None]) -> str:
     return " ".join(f"{label}={fmt(summary.get(key))}" for label, key in _TREND_STATS)
 
 
+def _split_parts(names: Iterable[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """(whole metrics, {metric: its `<metric>.<part>` series}): a request's parts share one line."""
+    wholes: list[str] = []
+    parts: dict[str, list[str]] = {}
+    for name in names:
+        metric, separator, _ = name.partition(COMPONENT_SEPARATOR)
+        if separator and "{" not in name:
+            parts.setdefault(metric, []).append(name)
+        else:
+            wholes.append(name)
+    return wholes, parts
+
+
+def parts_line(names: Sequence[str], summaries: dict[str, dict]) -> str:
+    """`avg llm=80ms db=5ms other=1ms client=2ms app=98ms`: where a request's time went, on average
+    (averages of parts add up to the average of the whole, percentiles do not)."""
+    parts = {name.partition(COMPONENT_SEPARATOR)[2]: summaries[name]["avg"] for name in names}
+    return "avg " + " ".join(f"{part}={format_duration(ms)}" for part, ms in parts.items())
+
+
 def _rate_text(events: int, requests: int) -> str:
     """`0.00% (0/1000)`, as k6 prints a rate."""
     return f"{format_percent(events / requests if requests else 0.0)} ({events}/{requests})"
@@ -86,7 +106,9 @@ def _rate_text(events: int, requests: int) -> str:
 def _metric_block(snapshot: Snapshot, summaries: dict[str, dict], *, shed_counts_as_error: bool) -> list[str]:
     requests, shed = snapshot.counter("requests"), shed_count(snapshot)
     failed = snapshot.failed(shed_counts_as_error)
-    rows = [(name, trend_line(name, summaries[name])) for name in summaries]
+    wholes, parts = _split_parts(summaries)
+    rows = [(name, trend_line(name, summaries[name])) for name in wholes]
+    rows += [(f"{metric} parts", parts_line(names, summaries)) for metric, names in parts.items()]
     rows.append(("error_rate", _rate_text(failed, requests)))
     if shed:
         rows.append(("shed_rate", _rate_text(shed, requests)))
