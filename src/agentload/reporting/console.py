@@ -235,11 +235,13 @@ def render_summary(
     color: bool,
     shed_counts_as_error: bool = True,
     breaking_point: BreakingPointReport | None = None,
+    last_line: str | None = None,
 ) -> str:
     """The whole end-of-run console text, ending with the verdict line and a newline.
 
     `shed_counts_as_error` is the policy's: it decides what the error_rate line counts, so that the
-    line agrees with an error_rate budget.
+    line agrees with an error_rate budget. `last_line` replaces the verdict line when something
+    else decides the exit code (the capacity sweep).
     """
     summaries = {name: s for name, s in summarize(snapshot).items() if s["count"]}
     sections = [
@@ -255,4 +257,4 @@ def render_summary(
 
         sections.append(render_breaking_point(breaking_point).rstrip("\n").splitlines())
     body = "\n\n".join("\n".join(section) for section in sections if section)
-    return f"{body}\n\n{verdict_line(verdict, color=color)}\n"
+    return f"{body}\n\n{last_line or verdict_line(verdict, color=color)}\n"
