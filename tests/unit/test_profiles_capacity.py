@@ -225,6 +225,7 @@ def test_generator_limit_reads_overdue_drops_and_late_starts() -> None:
     assert generator_limit(1000, 0, 3.0) == ""
     assert generator_limit(1000, 10, 3.0) == ""  # 1%: noise
     assert "11 of 1000 iterations dropped overdue" in generator_limit(1000, 11, 3.0)
+    assert generator_limit(1000, 0, 200.0) == ""
     assert "started 350 ms late at p95" in generator_limit(1000, 0, 350.0)
     assert generator_limit(1000, 0, None) == ""
 

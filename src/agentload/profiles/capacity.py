@@ -22,8 +22,9 @@ SCENARIOS = ("intent", "step", "chat", "load_mix")
 KEPT_UP = 0.95
 """A step holds only if it achieved at least this share of its offered rate (less two iterations
 for the first and last, which the step's edges cut)."""
-LATE_P95_MS = 100.0
-"""Iterations that started later than this at P95 mean the generator fell behind its schedule."""
+LATE_P95_MS = 250.0
+"""Iterations that started later than this at P95 mean the generator fell behind its schedule
+(generous: on a shared 2-core machine a healthy generator's P95 lateness reached about 150 ms)."""
 OVERDUE_SHARE = 0.01
 """Iterations dropped as overdue (never started: the generator fell behind) beyond this share of
 the offered ones make the step the generator's limit."""

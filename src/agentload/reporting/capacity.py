@@ -102,8 +102,8 @@ def sweep_line(verdict: Verdict) -> str:
 def capacity_line(result: CapacityResult, exit_code: int) -> str:
     """The last line of a sweep: the capacity against its target, and the exit code."""
     if result.generator_limit_per_s is not None:
-        floor = _rate(result.max_rate_per_s) if result.max_rate_per_s is not None else "unknown"
-        return f"capacity >= {floor}: the generator's limit, not the platform's (exit {exit_code})"
+        floor = f">= {_rate(result.max_rate_per_s)}" if result.max_rate_per_s is not None else "unknown"
+        return f"capacity {floor}: the generator's limit, not the platform's (exit {exit_code})"
     target = f" (target {_rate(result.target_per_s)})" if result.target_per_s is not None else ""
     return f"capacity: {_rate(result.max_rate_per_s)}{target} (exit {exit_code})"
 
