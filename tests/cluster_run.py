@@ -67,6 +67,7 @@ class Cluster:
         time_scale: str = "10",
         env: dict[str, str] | None = None,
         worker_env: dict[str, str] | None = None,
+        master_extra: tuple[str, ...] = (),
     ) -> None:
         self.dir = tmp_path
         self.port = free_port()
@@ -81,7 +82,7 @@ class Cluster:
         master_args += ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(self.port)]
         master_args += ["--host", host, "--time-scale", time_scale]
         master_args += ["--budgets", str(tmp_path / "budgets.yaml")]
-        master_args += ["--report-json", str(self.report), "--only-summary"]
+        master_args += ["--report-json", str(self.report), "--only-summary", *master_extra]
         self.master = self._start("master", master_args, self.env)
         # The internal key comes from the environment, never the command line.
         self.names: dict[int, str] = {}

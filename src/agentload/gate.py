@@ -32,7 +32,13 @@ from agentload.reporting import (
     write_json,
     write_junit,
 )
-from agentload.reporting.capacity import capacity_line, capacity_markdown, capacity_to_dict, render_capacity
+from agentload.reporting.capacity import (
+    capacity_line,
+    capacity_markdown,
+    capacity_to_dict,
+    render_capacity,
+    sweep_line,
+)
 from agentload.run_context import RunContext, profile_name
 from agentload.settings import SettingsError
 
@@ -56,11 +62,14 @@ def conclude(run: RunContext, environment: Any) -> Conclusion:
     wants_stages = bool(snapshot.meta.get("stage_windows"))
     breaking_point = analyse_stages(snapshot, run.budget_file) if wants_stages else None
     capacity = run.capacity.result() if run.capacity is not None else None
-    write_reports(run, snapshot, verdict, breaking_point, capacity)
-    summary = render(snapshot, verdict, run.budget_file.policy, breaking_point)
     exit_code = verdict.exit_code
     if capacity is not None:  # a sweep breaks budgets on purpose: its exit code is the capacity's
         exit_code = 3 if verdict.incomplete else capacity.exit_code
+    write_reports(run, snapshot, verdict, breaking_point, capacity, exit_code)
+    if capacity is None:
+        summary = render(snapshot, verdict, run.budget_file.policy, breaking_point)
+    else:
+        summary = render(snapshot, verdict, run.budget_file.policy, breaking_point, sweep_line(verdict))
         summary = f"{summary}\n{render_capacity(capacity)}\n\n{capacity_line(capacity, exit_code)}\n"
     if run.settings.report_only:
         note = f"report-only mode: verdict {verdict.status}, exiting 0 instead of {exit_code}"
@@ -68,7 +77,9 @@ def conclude(run: RunContext, environment: Any) -> Conclusion:
     return Conclusion(exit_code, summary)
 
 
-def render(snapshot: Snapshot, verdict: Verdict, policy: Policy, breaking_point: Any) -> str:
+def render(
+    snapshot: Snapshot, verdict: Verdict, policy: Policy, breaking_point: Any, last_line: str | None = None
+) -> str:
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     return render_summary(
         snapshot,
@@ -76,6 +87,7 @@ def render(snapshot: Snapshot, verdict: Verdict, policy: Policy, breaking_point:
         color=color,
         shed_counts_as_error=policy.shed_counts_as_error,
         breaking_point=breaking_point,
+        last_line=last_line,
     )
 
 
@@ -85,12 +97,18 @@ def print_summary(text: str) -> None:
 
 
 def write_reports(
-    run: RunContext, snapshot: Snapshot, verdict: Verdict, breaking_point: Any, capacity: Any = None
+    run: RunContext,
+    snapshot: Snapshot,
+    verdict: Verdict,
+    breaking_point: Any,
+    capacity: Any = None,
+    exit_code: int | None = None,
 ) -> None:
     settings = run.settings
     report = build_report(snapshot, verdict, snapshot.meta, breaking_point=breaking_point)
     if capacity is not None:
         report["capacity"] = capacity_to_dict(capacity)
+        report["exit_code"] = exit_code  # the sweep's, as the process exits
     markdown = build_markdown(snapshot, verdict)
     if capacity is not None:
         markdown += "\n" + capacity_markdown(capacity)

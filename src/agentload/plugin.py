@@ -20,9 +20,11 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import influx, webui
+from agentload.profiles import capacity_pace
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
 from agentload.profiles.capacity_run import CapacityShape
 from agentload.recording import merge, metrics, stages
+from agentload.recording.labels import labeled
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, load_capacity, redact_url
@@ -149,15 +151,14 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
 
 
 def _check_capacity(environment: Any, runner: Any) -> None:
-    """A capacity sweep: its options are checked before any load, and it runs in one process."""
+    """A capacity sweep: its options are checked before any load, and its pace reaches every process."""
     if not isinstance(environment.shape_class, CapacityShape):
         return
-    if isinstance(runner, MasterRunner | WorkerRunner):
-        config_error("the capacity sweep runs in one process (no --processes, --master or --worker)")
     try:
         load_capacity(environment.parsed_options)
     except SettingsError as exc:
         config_error(str(exc))
+    capacity_pace.install(environment)
 
 
 def _check_reachable(environment: Any, run: RunContext) -> None:
@@ -248,12 +249,23 @@ def _recorder_listener(run: RunContext) -> Any:
 
 
 def _count_iterations(environment: Any, run: RunContext) -> None:
-    """The arrival-rate executor announces started and dropped iterations through these events."""
+    """The arrival-rate executor announces started and dropped iterations through these events.
+
+    A `reason` (why an iteration was dropped) is also counted as the labeled series
+    `dropped_iterations{reason:...}`, beside the whole counter.
+    """
     recorder = run.recorder
+
+    def counter_of(counter: str) -> Any:
+        def count(reason: str | None = None, **_: Any) -> None:
+            recorder.count(counter)
+            if reason:
+                recorder.count(labeled(counter, {"reason": reason}))
+
+        return count
+
     for event, counter in zip(ITERATION_EVENTS, ("iterations", "dropped_iterations"), strict=True):
-        iteration_event(environment, event).add_listener(
-            lambda counter=counter, **_: recorder.count(counter)
-        )
+        iteration_event(environment, event).add_listener(counter_of(counter))
 
 
 def _on_test_start(environment: Any, **_: Any) -> None:

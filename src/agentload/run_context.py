@@ -35,9 +35,11 @@ class RunContext:
     shares: Any = None
     """The arrival-rate executor's `ShareBook` (profiles/arrival.py), made on first use."""
     dispatch: Any = None
+    """The dispatcher state that outlives one dispatcher (profiles/dispatcher.py), made on first use."""
     capacity: Any = None
     """The capacity sweep's controller (profiles/capacity_run.py), made on first use."""
-    """The dispatcher state that outlives one dispatcher (profiles/dispatcher.py), made on first use."""
+    capacity_pace: Any = None
+    """The capacity sweep's pace in this process (profiles/capacity_pace.py), made on first use."""
 
     def snapshot(self, extra_meta: dict[str, Any] | None = None) -> Snapshot:
         """Merge what this process recorded and return the plain-data view of the whole run."""

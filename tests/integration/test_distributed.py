@@ -13,7 +13,7 @@ from agentload.reporting import validate_report
 
 from cluster_run import LENIENT, Cluster
 from locust_run import LOCUSTFILES, run_locust
-from tools import FAST
+from tools import FAST, free_port
 
 BROKEN = "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 1ms, min_samples: 1}\n"
 
@@ -101,3 +101,47 @@ def test_processes_flag_gives_the_same_verdict(tmp_path) -> None:
     assert run.returncode == 1, run.output[-4000:]
     assert run.budget("intent_inference_latency")["status"] == "FAIL"
     assert run.report["counters"]["requests"] > 50
+
+
+SLOW_CHAT = ("--fixed-latency-ms", "intent=20,step=20,chat=3000")
+"""Chat answers take 3 s: at the stop, users are mid-request and --stop-timeout lets them finish."""
+SLOW_CHAT_BUDGETS = "budgets:\n  - {metric: chat_response_latency, stat: p95, threshold: 5s}\n"
+
+
+def served_api_requests(stats: dict) -> int:
+    """What the platform answered, less the master's health check before the load."""
+    return sum(n for endpoint, by_status in stats["requests"].items() if endpoint != "health"
+               for n in by_status.values())  # fmt: skip
+
+
+@pytest.mark.slow
+def test_stop_timeout_under_processes_flushes_every_request(tmp_path) -> None:
+    """--processes 2 --stop-timeout 10: the final flush completes, complete, merged = served exactly."""
+    budgets = tmp_path / "lenient.yaml"
+    budgets.write_text(SLOW_CHAT_BUDGETS)
+    port = str(free_port())  # the master's port, never Locust's fixed default (others may run)
+    with start_platform(*SLOW_CHAT) as platform:
+        run = run_locust(
+            LOCUSTFILES / "budgets.py", "--processes", "2", "--master-port", port, "--master-bind-port", port,
+            "--host", platform.url, "--time-scale", "20", "--stop-timeout", "10",
+            "--budgets", str(budgets), report=tmp_path / "r.json",
+        )  # fmt: skip
+        stats = platform.stats()
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.report["incomplete"] == [] and "lost the master" not in run.output
+    assert stats["in_flight"] == 0
+    assert run.report["counters"]["requests"] == served_api_requests(stats)
+
+
+@pytest.mark.slow
+def test_stop_timeout_in_master_worker_runs_flushes_every_request(tmp_path) -> None:
+    """Master and two workers with --stop-timeout 10: complete, and merged = served exactly."""
+    with start_platform(*SLOW_CHAT) as platform:
+        cluster = Cluster(tmp_path, platform.url, SLOW_CHAT_BUDGETS, workers=2, time_scale="20",
+                          master_extra=("--stop-timeout", "10"))  # fmt: skip
+        code, output = cluster.wait()
+        stats = platform.stats()
+    assert code == 0, output[-4000:]
+    report = cluster.json()
+    assert report["incomplete"] == [] and "lost the master" not in output
+    assert report["counters"]["requests"] == served_api_requests(stats)

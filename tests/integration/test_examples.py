@@ -71,17 +71,21 @@ def test_example_passes_its_budgets_and_fails_an_impossible_one(name: str, platf
 
 @pytest.mark.slow
 def test_plain_requests_count_in_error_rate_and_5xx(tmp_path) -> None:
-    """A plain FastHttpUser's 500s are errors named `http 500`, counted in error_rate and http_5xx."""
+    """100% 500s: errors named `http 500` in error_rate and http_5xx; FAIL, exit 1, not incomplete."""
     with start_platform("--error-rate", "health=1") as failing:
         budgets, report = EXAMPLES / "custom_scenario.yaml", tmp_path / "r.json"
         run = run_example("custom_scenario", budgets, failing.url, report, "--skip-health-check")
         served = failing.stats()["requests"]["health"]
-    assert run.returncode == 3, run.output[-3000:]  # 1 for error_rate, 3: no latency samples at all
+    assert run.returncode == 1, run.output[-3000:]  # decided: every request failed
     counters, requests = run.report["counters"], sum(served.values())
     assert counters["errors"] == counters["http_5xx"] == counters["requests"] > 0
     assert requests - 40 <= counters["requests"] <= requests
     assert set(run.report["errors"]) <= {"http 500", "http 503"}
     assert run.budget("error_rate")["status"] == "FAIL"
+    assert (run.report["verdict"], run.report["incomplete"]) == ("FAIL", [])
+    latency = run.budget("health_latency")
+    assert latency["status"] == "INCONCLUSIVE"
+    assert latency["reason"].startswith("no successful samples to measure (")
 
 
 @pytest.mark.slow

@@ -175,7 +175,8 @@ def test_explicit_min_samples_is_inconclusive() -> None:
     """Fewer samples than an explicit min_samples is INCONCLUSIVE, which fails by default (exit 1)."""
     verdict = one(p95(min_samples=500), snapshot({LATENCY: histogram(100.0, times=100)}))
     assert (verdict.status, verdict.exit_code) == (INCONCLUSIVE, 1)
-    assert verdict.results[0].message == "p95 100 ms, budget < 800 ms; only 100 samples, 500 needed"
+    assert verdict.results[0].text == "p95 100 ms, budget < 800 ms; only 100 samples, 500 needed"
+    assert verdict.results[0].reason == "only 100 samples, 500 needed"
     assert verdict.incomplete == ()
 
 
@@ -235,9 +236,57 @@ def test_no_samples_is_incomplete() -> None:
     verdict = evaluate(file, snapshot())
     assert [r.status for r in verdict.results] == [INCONCLUSIVE] * 3
     assert [r.observed for r in verdict.results] == [None] * 3
-    assert verdict.results[0].message == "no samples"
+    assert verdict.results[0].text == "no samples, 72 needed"
     assert verdict.incomplete == (f"no samples for {LATENCY}", "no samples for error_rate")
     assert verdict.exit_code == 3
+
+
+def test_rate_below_min_samples_fails_when_its_interval_lies_past_the_threshold() -> None:
+    """14 failures in 297 requests vs a 1% budget: Wilson 95% CI about 2.8%-7.8%, so FAIL below 300."""
+    budget = Budget("error_rate", "rate", 0.01)
+    result = one(budget, snapshot(counters={"requests": 297, "errors": 14})).results[0]
+    assert result.status == FAIL
+    assert result.ci_low is not None and result.ci_high is not None
+    assert (round(result.ci_low, 3), round(result.ci_high, 3)) == (0.028, 0.078)
+    assert "FAIL on 297 samples (fewer than 300)" in result.text and result.reason == ""
+
+
+def test_rate_below_min_samples_whose_interval_holds_the_threshold_is_inconclusive() -> None:
+    """2 failures in 297 requests vs a 1% budget: the interval contains 1%, so undecided, with why."""
+    budget = Budget("error_rate", "rate", 0.01)
+    result = one(budget, snapshot(counters={"requests": 297, "errors": 2})).results[0]
+    assert (result.status, result.reason) == (INCONCLUSIVE, "only 297 samples, 300 needed")
+
+
+def test_percentile_below_min_samples_fails_when_its_interval_lies_past_the_threshold() -> None:
+    """A P95 from 40 samples of 900 ms (72 needed) against < 800 ms: its lower CI end is 900, FAIL."""
+    result = one(p95(), snapshot({LATENCY: histogram(900.0, times=40)})).results[0]
+    assert result.status == FAIL and result.ci_low is not None and result.ci_low >= 800
+    assert result.explanation is None or result.explanation.metric == LATENCY
+
+
+def test_percentile_below_min_samples_that_could_still_pass_is_inconclusive() -> None:
+    """A P95 from 40 samples of 100 ms against < 800 ms: a PASS needs 72 samples, so undecided."""
+    result = one(p95(), snapshot({LATENCY: histogram(100.0, times=40)})).results[0]
+    assert (result.status, result.reason) == (INCONCLUSIVE, "only 40 samples, 72 needed")
+
+
+def test_count_past_its_limit_fails_below_an_explicit_min_samples() -> None:
+    """An "at most 0" count with 3 occurrences has failed, however few requests ran."""
+    budget = Budget("http_5xx", "count", 0.0, min_samples=1000)
+    verdict = one(budget, snapshot(counters={"requests": 10, "http_5xx": 3, "errors": 3}))
+    assert (verdict.results[0].status, verdict.exit_code) == (FAIL, 1)
+
+
+def test_every_request_failed_is_fail_not_incomplete() -> None:
+    """100% 500s: the error budget FAILs, the latency budget is INCONCLUSIVE with why, exit 1, complete."""
+    file = budgets(p95(), Budget("error_rate", "rate", 0.01))
+    verdict = evaluate(file, snapshot(counters={"requests": 400, "errors": 400, "http_5xx": 400}))
+    statuses = [r.status for r in verdict.results]
+    assert statuses == [INCONCLUSIVE, FAIL, FAIL]  # latency, error_rate, policy.fail_on_5xx
+    why = "no successful samples to measure (400 of 400 requests failed), 72 needed"
+    assert verdict.results[0].reason == why
+    assert (verdict.status, verdict.exit_code, verdict.incomplete) == (FAIL, 1, ())
 
 
 def test_no_samples_is_incomplete_even_when_inconclusive_does_not_fail() -> None:

@@ -253,3 +253,23 @@ def test_stream_formats_line_names_each_format_seen() -> None:
     text = render_summary(seen, verdict(), color=False)
     assert "chat_stream_formats.......: ai-sdk=9, text=3" in text
     assert "chat_stream_formats" not in render_summary(spec_snapshot(), verdict(), color=False)
+
+
+def test_server_timing_parts_share_one_line_per_endpoint() -> None:
+    """A request's Server-Timing parts print as one `<metric> parts` line of averages, not a line each."""
+    from agentload.recording.recorder import Aggregate, Recorder
+    from agentload.recording.samples import Sample, record_sample
+
+    recorder = Recorder()
+    for latency in (100.0, 120.0):
+        timing = {"llm": 60.0, "db": 10.0, "app": 80.0}
+        record_sample(recorder, Sample("intent_inference_latency", latency, "ok", server_timing=timing))
+    aggregate = Aggregate()
+    aggregate.merge_wire(recorder.drain())
+    lines = render_summary(aggregate.snapshot(), verdict(), color=False).splitlines()
+    assert [line for line in lines if line.startswith("intent_inference_latency")] == [
+        "intent_inference_latency........: " + trend_line(
+            "intent_inference_latency", metric_summary(hist(100.0, 120.0))
+        ),
+        "intent_inference_latency parts..: avg llm=60ms db=10ms other=10ms client=30ms app=80ms",
+    ]

@@ -14,8 +14,11 @@ A passing budget is WARN when it is within its warn_margin of the threshold:
 observed >= threshold * (1 - warn_margin) for "<", observed <= threshold * (1 + warn_margin) for ">"
 (no warn zone when warn_margin is 0 or a count threshold is 0).
 
-Default min_samples. Below min_samples a budget is INCONCLUSIVE whatever its value. Unless the
-budget sets min_samples, it is the smallest sample count at which the result can mean anything:
+Default min_samples. Below min_samples a budget is INCONCLUSIVE, unless its 95% confidence interval
+lies wholly on the failing side (then more samples could not make it pass, so it FAILs: the minimum
+protects a PASS, not a FAIL). An "at most" count past its limit has failed whatever the sample
+count: a count is exact and only grows. Unless the budget sets min_samples, it is the smallest
+sample count at which the result can mean anything:
 * a percentile p (as a fraction q) needs the 95% confidence interval to be able to exclude the
   threshold at all. For "<" the interval's upper end must exist, which takes 1 - q^n >= 0.975, i.e.
   n >= ln(0.025) / ln(q): p50 and med 6, p90 36, p95 72, p99 368 samples. For ">" the lower end must
@@ -26,9 +29,12 @@ budget sets min_samples, it is the smallest sample count at which the result can
   95% upper bound on the rate is about 3 / n, so a 1% budget needs 300 requests);
 * a count needs nothing: zero occurrences is an observation. An explicit min_samples on a count
   budget is compared with the number of requests.
-A budget with no samples at all (no histogram, or no requests for a rate) is INCONCLUSIVE and also
-makes the run incomplete ("no samples for <metric>", exit 3): a budgeted metric that was never
-measured means the test did not exercise what it claims to gate.
+A budget with no samples at all (no histogram, or no requests for a rate) is INCONCLUSIVE. When the
+run had failed (or shed, as counted by the policy) requests, they explain the missing samples: a run
+whose every request failed FAILs its error budgets and its latency budgets are INCONCLUSIVE ("no
+successful samples to measure"). Otherwise the budgeted metric was never measured, the test did not
+exercise what it claims to gate, and the run is incomplete ("no samples for <metric>", exit 3).
+Every INCONCLUSIVE carries its reason in words (`BudgetResult.reason`), which every reporter prints.
 
 Confidence. Percentiles get a distribution-free 95% interval from order statistics, rates a Wilson
 interval (see `confidence`). When that interval contains the threshold (an open side counts as
@@ -135,11 +141,7 @@ def evaluate_budget(budget: Budget, snapshot: Snapshot, policy: Policy) -> Budge
     observation = observe(budget, snapshot, policy)
     needed = budget.min_samples if budget.min_samples is not None else default_min_samples(budget)
     low, high = observation.ci or (None, None)
-    if observation.value is None or observation.samples < needed:
-        status, marginal = INCONCLUSIVE, False
-    else:
-        status = _judge(budget, observation.value)
-        marginal = observation.ci is not None and _straddles(budget.threshold, low, high)
+    status, marginal, reason, note = _decide(budget, observation, needed, snapshot, policy)
     explanation = None
     if status == FAIL and budget.kind == DURATION:
         explanation = explain_budget(budget, snapshot, PERCENTILES.get(budget.stat))
@@ -151,9 +153,55 @@ def evaluate_budget(budget: Budget, snapshot: Snapshot, policy: Policy) -> Budge
         ci_low=low,
         ci_high=high,
         marginal=marginal,
-        message=_message(budget, observation, status, needed, marginal),
+        message=_message(budget, observation, status, marginal) + note,
         explanation=explanation,
+        reason=reason,
     )
+
+
+def _decide(
+    budget: Budget, observation: Observation, needed: int, snapshot: Snapshot, policy: Policy
+) -> tuple[str, bool, str, str]:
+    """(status, marginal, reason it is undecided, note on a FAIL decided early).
+
+    Below `needed` samples only a FAIL can be decided: the minimum protects a PASS, so a budget
+    whose 95% interval lies wholly on the failing side FAILs however few samples it has.
+    """
+    if observation.value is None:
+        return INCONCLUSIVE, False, _no_samples_reason(budget, needed, snapshot, policy), ""
+    if observation.samples >= needed:
+        low, high = observation.ci or (None, None)
+        marginal = observation.ci is not None and _straddles(budget.threshold, low, high)
+        return _judge(budget, observation.value), marginal, "", ""
+    if _wholly_failing(budget, observation):
+        note = f"; FAIL on {observation.samples} samples (fewer than {needed}): its 95% CI is past the limit"
+        return FAIL, False, "", note
+    return INCONCLUSIVE, False, f"only {observation.samples} samples, {needed} needed", ""
+
+
+def _wholly_failing(budget: Budget, observation: Observation) -> bool:
+    """True when more samples could not turn this budget into a PASS at 95% confidence.
+
+    A count is exact and only grows, so an "at most" count already past its limit has failed.
+    """
+    if budget.kind == COUNT:
+        return budget.comparison == "<" and _judge(budget, observation.value or 0.0) == FAIL
+    low, high = observation.ci or (None, None)
+    if budget.comparison == "<":
+        return low is not None and low >= budget.threshold
+    return high is not None and high <= budget.threshold
+
+
+def _no_samples_reason(budget: Budget, needed: int, snapshot: Snapshot, policy: Policy) -> str:
+    """Why a budget has nothing to judge: failed requests leave a latency budget nothing to measure."""
+    failed = snapshot.failed(policy.shed_counts_as_error)
+    requests = snapshot.counter("requests")
+    if failed and budget.kind != RATE:
+        return (
+            f"no successful samples to measure ({failed} of {requests} requests failed), "
+            f"{max(needed, 1)} needed"
+        )
+    return f"no samples, {max(needed, 1)} needed"
 
 
 def default_min_samples(budget: Budget) -> int:
@@ -274,6 +322,8 @@ def _incomplete(
             notes.append(f"{reason} (ignored: policy.lost_workers_fail is false)")
         elif reason not in reasons:
             reasons.append(reason)
+    if snapshot.failed(policy.shed_counts_as_error):
+        return tuple(reasons), notes  # failed requests explain the missing samples: a decided run
     for result in results:
         reason = f"no samples for {result.budget.metric}"
         if result.observed is None and reason not in reasons:
@@ -287,17 +337,15 @@ def _exit_code(status: str, incomplete: tuple[str, ...]) -> int:
     return EXIT_FAIL if status in (FAIL, INCONCLUSIVE) else EXIT_PASS
 
 
-def _message(budget: Budget, observation: Observation, status: str, needed: int, marginal: bool) -> str:
-    """One human line: `p95 812 ms, budget < 800 ms`, plus why it is WARN, INCONCLUSIVE or marginal."""
+def _message(budget: Budget, observation: Observation, status: str, marginal: bool) -> str:
+    """One human line: `p95 812 ms, budget < 800 ms`, plus why it is WARN or marginal."""
     if observation.value is None:
-        return "no samples"
+        return ""  # the reason says it
     operator = budget.comparison
     if budget.kind == COUNT:
         operator = {"<": "<=", ">": ">="}[operator]
     value, threshold = _format(budget, observation.value), _format(budget, budget.threshold)
     text = f"{budget.stat} {value}, budget {operator} {threshold}"
-    if status == INCONCLUSIVE:
-        return f"{text}; only {observation.samples} samples, {needed} needed"
     if status == WARN:
         text += f" (within {budget.warn_margin * 100:g}% of the threshold)"
     if marginal:

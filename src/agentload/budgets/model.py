@@ -96,6 +96,16 @@ class BudgetResult:
     message: str = ""
     explanation: Explanation | None = None
     """For a failing latency budget: where its slow tail spent its time (`explain`)."""
+    reason: str = ""
+    """Why an INCONCLUSIVE is undecided, in words ("only 40 samples, 72 needed"); empty otherwise.
+    Every reporter reads it from here (through `text`), so whoever decides the status sets it."""
+
+    @property
+    def text(self) -> str:
+        """The one line every reporter prints: the message, then the reason it is undecided."""
+        if not self.reason:
+            return self.message
+        return f"{self.message}; {self.reason}" if self.message else self.reason
 
 
 @dataclass(frozen=True)

@@ -107,8 +107,8 @@ def budget_rows(
 def _detail(result: BudgetResult, snapshot: Snapshot) -> str:
     """The verdict's message; a failing latency budget adds where the time went and its slowest request."""
     if result.explanation is None:
-        return result.message
-    detail = f"{result.message}; where the time went: {result.explanation.text}"
+        return result.text
+    detail = f"{result.text}; where the time went: {result.explanation.text}"
     slowest = snapshot.slowest.get(result.explanation.metric)
     ranked = slowest.ranked() if slowest else []
     if ranked:

@@ -4,64 +4,57 @@
 ramp first (`start`, then x`factor` each step) until a step breaks, then a bisection between the
 last rate that held and the first that broke, until they are within `tolerance` of each other (or
 `max_steps` ran). A step breaks when a budget in scope fails on the step's own samples, when
-iterations were dropped (the generator could not even start them), or when it never gathered its
-budgets' `min_samples` before its time ran out (a platform so slow it cannot be judged is not
-holding). The result is the capacity (the highest rate that held), the first rate that broke and
-why, and the goodput at capacity: requests per second that met every latency budget.
+iterations were dropped because `max_concurrency` were in flight, when the platform did not keep
+up (`shortfall`), or when it never gathered its budgets' `min_samples` before its time ran out (a
+platform so slow it cannot be judged is not holding). A step the generator could not drive
+(`generator_limit`) ends the search: its outcome says nothing about the platform. The result types
+are `agentload.budgets.capacity`, where reporters read them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from agentload.budgets.capacity import CapacityResult, StepResult
+
 SCENARIOS = ("intent", "step", "chat", "load_mix")
-EXIT_OK, EXIT_BELOW, EXIT_INCOMPLETE = 0, 1, 3
+KEPT_UP = 0.95
+"""A step holds only if it achieved at least this share of its offered rate (less two iterations
+for the first and last, which the step's edges cut)."""
+LATE_P95_MS = 250.0
+"""Iterations that started later than this at P95 mean the generator fell behind its schedule
+(generous: on a shared 2-core machine a healthy generator's P95 lateness reached about 150 ms)."""
+OVERDUE_SHARE = 0.01
+"""Iterations dropped as overdue (never started: the generator fell behind) beyond this share of
+the offered ones make the step the generator's limit."""
 
 
-@dataclass(frozen=True)
-class StepResult:
-    """One step: its rate, what was achieved, and the budgets it broke (empty: it held)."""
+def generator_limit(offered: int, overdue: int, late_p95_ms: float | None) -> str:
+    """Why the generator could not drive a step, in words; "" when it could.
 
-    rate_per_s: float
-    seconds: float
-    requests: int
-    broken: tuple[str, ...] = ()
-    observed: Mapping[str, float] = field(default_factory=dict)
-    """Budget label -> observed statistic, for the broken ones."""
-    dropped: int = 0
-    goodput_per_s: float = 0.0
-    p95: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def held(self) -> bool:
-        return not self.broken
-
-    @property
-    def achieved_per_s(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+    Evidence from the open model: iterations dropped because they were overdue (the generator fell
+    behind its schedule, not the platform's `max_concurrency`) and how late iterations started.
+    """
+    if overdue > max(1, OVERDUE_SHARE * offered):
+        return f"{overdue} of {offered} iterations dropped overdue (the generator fell behind its schedule)"
+    if late_p95_ms is not None and late_p95_ms > LATE_P95_MS:
+        return f"iterations started {late_p95_ms:.0f} ms late at p95 (the generator fell behind its schedule)"
+    return ""
 
 
-@dataclass(frozen=True)
-class CapacityResult:
-    """The search's conclusion (see the module docstring) and the exit code it implies."""
+def shortfall(rate_per_s: float, seconds: float, started: int) -> str:
+    """Why the platform did not keep up, in words; "" when completed plus in flight reached the rate."""
+    offered = rate_per_s * seconds
+    if started >= KEPT_UP * offered - 2:
+        return ""
+    achieved = started / seconds if seconds else 0.0
+    return f"achieved {achieved:.4g}/s of {rate_per_s:g}/s offered"
 
-    max_rate_per_s: float | None
-    broke_at_per_s: float | None
-    broken_budget: str | None
-    broken_observed: float | None
-    goodput_per_s: float | None
-    target_per_s: float | None
-    steps: tuple[StepResult, ...]
-    scenario: str = "load_mix"
 
-    @property
-    def exit_code(self) -> int:
-        if self.max_rate_per_s is None:
-            return EXIT_INCOMPLETE
-        if self.target_per_s is not None and self.max_rate_per_s < self.target_per_s:
-            return EXIT_BELOW
-        return EXIT_OK
+def needed_seconds(samples: int, rate_per_s: float) -> float:
+    """How long a step at `rate_per_s` takes to gather `samples` (a 1% error budget at 10/s: 30 s)."""
+    return samples / rate_per_s if rate_per_s > 0 else 0.0
 
 
 @dataclass
@@ -80,16 +73,18 @@ class CapacitySearch:
             raise ValueError("capacity search needs start > 0, factor > 1, 0 < tolerance < 1, max_steps >= 1")
 
     def bounds(self) -> tuple[float | None, float | None]:
-        """(highest rate that held, lowest rate that broke above it)."""
+        """(highest rate that held, lowest rate that broke above it); the generator's steps are neither."""
         held = [s.rate_per_s for s in self.steps if s.held]
         low = max(held) if held else None
-        broke = [s.rate_per_s for s in self.steps if not s.held and (low is None or s.rate_per_s > low)]
+        broke = [s.rate_per_s for s in self.steps if s.broken and not s.generator_limit]
+        broke = [rate for rate in broke if low is None or rate > low]
         return low, (min(broke) if broke else None)
 
     def next_rate(self) -> float | None:
         if not self.steps:
             return self.start
-        if len(self.steps) >= self.max_steps or not self.steps[0].held:
+        last = self.steps[-1]
+        if len(self.steps) >= self.max_steps or not self.steps[0].held or last.generator_limit:
             return None
         low, high = self.bounds()
         if high is None:
@@ -103,9 +98,11 @@ class CapacitySearch:
 
     def result(self, scenario: str = "load_mix") -> CapacityResult:
         low, high = self.bounds()
-        first_broken = next((s for s in self.steps if not s.held and s.rate_per_s == high), None)
+        platform = [s for s in self.steps if not s.generator_limit]
+        first_broken = next((s for s in platform if s.broken and s.rate_per_s == high), None)
         at_capacity = next((s for s in self.steps if s.held and s.rate_per_s == low), None)
         budget = first_broken.broken[0] if first_broken else None
+        limited = next((s for s in self.steps if s.generator_limit), None)
         return CapacityResult(
             max_rate_per_s=low,
             broke_at_per_s=high,
@@ -115,14 +112,12 @@ class CapacitySearch:
             target_per_s=self.target,
             steps=tuple(self.steps),
             scenario=scenario,
+            broken_why=first_broken.why.get(budget, "") if first_broken and budget else "",
+            generator_limit_per_s=limited.rate_per_s if limited else None,
+            generator_why=limited.generator_limit if limited else "",
         )
 
 
 def goodput(latency_ok: Mapping[str, int], seconds: float) -> float:
     """Requests per second that met every latency budget of their metric."""
     return sum(latency_ok.values()) / seconds if seconds else 0.0
-
-
-def step_order(steps: Sequence[StepResult]) -> list[StepResult]:
-    """Steps by rate (the table's order), the run order breaking ties."""
-    return sorted(steps, key=lambda s: s.rate_per_s)

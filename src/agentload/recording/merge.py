@@ -5,7 +5,9 @@ and once more at the end. Workers piggy-back their drained deltas on Locust's ow
 (every 3 s). At the end, Locust's master sends "quit" and waits only 0.5 s for the workers' last
 reports, so samples can be lost on a busy machine. When the master stops, it therefore asks every
 worker to stop its users and send one final delta, and waits (bounded) for each answer before the
-verdict is computed."""
+verdict is computed. With `--stop-timeout` a worker's users may take that long to finish their
+tasks: the worker stops them in a greenlet of its own (its message loop keeps answering heartbeats,
+so neither side takes the other for lost) and the master waits the stop timeout on top."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def install_worker(environment: Any) -> None:
         runner.send_message(FINAL, {"client_id": runner.client_id, REPORT_KEY: run.recorder.drain()})
 
     environment.events.report_to_master.add_listener(on_report_to_master)
-    runner.register_message(FLUSH, on_flush)
+    runner.register_message(FLUSH, on_flush, concurrent=True)  # stop() may last --stop-timeout
 
 
 def install_master(environment: Any) -> None:
@@ -59,7 +61,7 @@ def install_master(environment: Any) -> None:
         pending.update(worker.id for worker in runner.clients.all if worker.state != "missing")
         for worker_id in sorted(pending):
             runner.send_message(FLUSH, None, worker_id)
-        deadline = time.monotonic() + FINAL_WAIT_S
+        deadline = time.monotonic() + FINAL_WAIT_S + float(environment.stop_timeout or 0)
         while pending and time.monotonic() < deadline:
             gevent.sleep(0.05)
         for worker_id in sorted(pending):

@@ -27,7 +27,7 @@ from agentload.formatting import (
 )
 from agentload.recording.counts import hard_error_count, shed_count, stream_formats
 from agentload.recording.exemplars import Exemplar
-from agentload.recording.metrics import DURATION, kind_of
+from agentload.recording.metrics import COMPONENT_SEPARATOR, DURATION, kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.summary import incomplete_reasons, summarize
 
@@ -78,6 +78,26 @@ def trend_line(name: str, summary: dict[str, float | None]) -> str:
     return " ".join(f"{label}={fmt(summary.get(key))}" for label, key in _TREND_STATS)
 
 
+def _split_parts(names: Iterable[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """(whole metrics, {metric: its `<metric>.<part>` series}): a request's parts share one line."""
+    wholes: list[str] = []
+    parts: dict[str, list[str]] = {}
+    for name in names:
+        metric, separator, _ = name.partition(COMPONENT_SEPARATOR)
+        if separator and "{" not in name:
+            parts.setdefault(metric, []).append(name)
+        else:
+            wholes.append(name)
+    return wholes, parts
+
+
+def parts_line(names: Sequence[str], summaries: dict[str, dict]) -> str:
+    """`avg llm=80ms db=5ms other=1ms client=2ms app=98ms`: where a request's time went, on average
+    (averages of parts add up to the average of the whole, percentiles do not)."""
+    parts = {name.partition(COMPONENT_SEPARATOR)[2]: summaries[name]["avg"] for name in names}
+    return "avg " + " ".join(f"{part}={format_duration(ms)}" for part, ms in parts.items())
+
+
 def _rate_text(events: int, requests: int) -> str:
     """`0.00% (0/1000)`, as k6 prints a rate."""
     return f"{format_percent(events / requests if requests else 0.0)} ({events}/{requests})"
@@ -86,7 +106,9 @@ def _rate_text(events: int, requests: int) -> str:
 def _metric_block(snapshot: Snapshot, summaries: dict[str, dict], *, shed_counts_as_error: bool) -> list[str]:
     requests, shed = snapshot.counter("requests"), shed_count(snapshot)
     failed = snapshot.failed(shed_counts_as_error)
-    rows = [(name, trend_line(name, summaries[name])) for name in summaries]
+    wholes, parts = _split_parts(summaries)
+    rows = [(name, trend_line(name, summaries[name])) for name in wholes]
+    rows += [(f"{metric} parts", parts_line(names, summaries)) for metric, names in parts.items()]
     rows.append(("error_rate", _rate_text(failed, requests)))
     if shed:
         rows.append(("shed_rate", _rate_text(shed, requests)))
@@ -157,8 +179,8 @@ def _budget_block(verdict: Verdict, snapshot: Snapshot, *, color: bool) -> list[
     header = ["STATUS", "METRIC", "STAT", "OBSERVED [95% CI]", "THRESHOLD", "SAMPLES", "CRITICALITY", ""]
     lines = ["budgets:", *_table(header, [budget_row(r, color=color) for r in verdict.results])]
     for result in verdict.results:
-        if result.message and result.status != PASS:
-            lines.append(f"  {result.budget.label}: {result.message}")
+        if result.text and result.status != PASS:
+            lines.append(f"  {result.budget.label}: {result.text}")
         if result.status == FAIL:
             lines += why_lines(result, snapshot)
     return lines
@@ -213,11 +235,13 @@ def render_summary(
     color: bool,
     shed_counts_as_error: bool = True,
     breaking_point: BreakingPointReport | None = None,
+    last_line: str | None = None,
 ) -> str:
     """The whole end-of-run console text, ending with the verdict line and a newline.
 
     `shed_counts_as_error` is the policy's: it decides what the error_rate line counts, so that the
-    line agrees with an error_rate budget.
+    line agrees with an error_rate budget. `last_line` replaces the verdict line when something
+    else decides the exit code (the capacity sweep).
     """
     summaries = {name: s for name, s in summarize(snapshot).items() if s["count"]}
     sections = [
@@ -233,4 +257,4 @@ def render_summary(
 
         sections.append(render_breaking_point(breaking_point).rstrip("\n").splitlines())
     body = "\n\n".join("\n".join(section) for section in sections if section)
-    return f"{body}\n\n{verdict_line(verdict, color=color)}\n"
+    return f"{body}\n\n{last_line or verdict_line(verdict, color=color)}\n"

@@ -74,7 +74,8 @@ def budget_entry(result: BudgetResult) -> dict[str, Any]:
         "ci_high": result.ci_high,
         "samples": result.samples,
         "marginal": result.marginal,
-        "message": result.message,
+        "message": result.text,
+        "reason": result.reason or None,
         **({"explanation": explanation_entry(result.explanation)} if result.explanation else {}),
     }
 

@@ -38,7 +38,7 @@ def describe(result: BudgetResult) -> str:
         f"budget {format_threshold(budget.metric, budget.comparison, budget.threshold)}, "
         f"{result.samples} samples, {budget.criticality}: {result.status}"
     )
-    return text + (f" ({result.message})" if result.message else "")
+    return text + (f" ({result.text})" if result.text else "")
 
 
 def _budget_case(result: BudgetResult, *, inconclusive_fails: bool) -> ET.Element:

@@ -76,7 +76,9 @@ def _errors_table(errors: Mapping[str, int], requests: int) -> list[str]:
 
 
 def _why_list(verdict: Verdict) -> list[str]:
-    return [
+    """Under the table: why each undecided budget is undecided, and where failing tails spent their time."""
+    undecided = [f"- `{r.budget.label}`: {r.reason}" for r in verdict.results if r.reason]
+    return undecided + [
         f"- where the time went, `{r.budget.label}`: {r.explanation.text}"
         for r in verdict.results
         if r.status == FAIL and r.explanation is not None
