@@ -155,6 +155,7 @@ def test_required_top_level_keys_and_shapes() -> None:
         "samples": 1206,
         "marginal": True,
         "message": "m",
+        "generator_bound": False,
     }
     assert report["errors"] == {"http 500": 2, "shed: http 429": 2, "timeout": 2}
     assert report["counters"]["requests"] == 1206 and report["counters"]["http_5xx"] == 2

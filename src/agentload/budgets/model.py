@@ -96,6 +96,8 @@ class BudgetResult:
     message: str = ""
     explanation: Explanation | None = None
     """For a failing latency budget: where its slow tail spent its time (`explain`)."""
+    generator_bound: bool = False
+    """INCONCLUSIVE because the load generator's own delay can explain the FAIL (`generator_bound`)."""
 
 
 @dataclass(frozen=True)
