@@ -126,3 +126,27 @@ def test_a_user_that_blocks_the_event_loop_is_generator_bound(tmp_path) -> None:
     assert budget["observed"] >= 150  # the blocked loop really did inflate the measured latency
     assert run.report["incomplete"][0].startswith("generator-bound: the load generator was the bottleneck")
     assert run.report["generator"]["processes"][0]["loop_lag_max_ms"] >= 150
+
+
+def test_processes_each_probe_their_own_loop_and_the_master_names_the_worst(tmp_path) -> None:
+    """`--processes 2`: each worker ships its own lag and CPU; the one with the blocking user is named."""
+    (tmp_path / "blocking.py").write_text(BLOCKING)
+    (tmp_path / "budgets.yaml").write_text(
+        "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 150ms, min_samples: 20}\n"
+    )
+    with start_platform("--fixed-latency-ms", "intent=50") as platform:
+        run = run_locust(
+            tmp_path / "blocking.py",
+            *("--processes", "2", "--host", platform.url, "-u", "7", "-r", "7", "-t", "8s"),
+            *("--budgets", str(tmp_path / "budgets.yaml")),
+            report=tmp_path / "report.json",
+        )
+    processes = run.report["generator"]["processes"] if run.report else []
+    assert len(processes) == 2 and "local" not in {p["source"] for p in processes}, run.output[-3000:]
+    worst, other = processes
+    assert worst["loop_lag_p99_ms"] >= 150 > other["loop_lag_p99_ms"], processes
+    assert f"generator: {worst['source']}: loop lag p99" in run.stdout
+    # 3 of the 6 intent users share the blocked loop: their share of the samples (over 5%) holds the P95
+    assert run.returncode == 3 and run.report["generator"]["bound"], run.output[-3000:]
+    assert f"({worst['source']}: loop lag p99" in run.report["incomplete"][0]
+    assert "--processes 4" in run.report["incomplete"][0]
