@@ -4,7 +4,10 @@ A load generator that runs out of CPU runs every greenlet late, and the latencie
 by that delay: it can turn a PASS into a FAIL, never a FAIL into a PASS. So a PASS stays, and a
 latency FAIL stands only when it still fails with the generator's possible delay taken off:
 
-    observed - DELAY_FACTOR * (loop lag P99 of the worst process) >= threshold
+    observed - DELAY_FACTOR * (loop lag P99 of the worst process) >= threshold,
+    or the fastest sample of the metric is itself at or over the threshold
+
+(the second: delay only adds, so when even the fastest request failed, every one did).
 
 The factor: one request resumes on the loop several times (connect, send, response headers,
 first chunk), and each resume can be late by the loop lag. Measured on one core against nginx
@@ -68,7 +71,8 @@ def _judge(result: BudgetResult, snapshot: Snapshot, worst: generator.ProcessHea
     if budget.kind != DURATION or worst is None:
         return result
     delay = generator_delay(budget.metric, snapshot, worst)
-    if result.observed - delay >= budget.threshold:
+    fastest = snapshot.histograms[budget.metric].min if budget.metric in snapshot.histograms else 0.0
+    if result.observed - delay >= budget.threshold or fastest >= budget.threshold:
         return result
     return _bound(result, f"up to {delay:.4g} ms of it can be the generator's own delay")
 
