@@ -115,6 +115,14 @@ def test_the_rule_is_observed_minus_factor_times_lag_against_the_threshold() -> 
     assert verdict(snapshot, over).results[0].status == INCONCLUSIVE
 
 
+def test_a_saturated_loop_bounds_nothing() -> None:
+    """Lag P99 at 150 ms (saturated): 3 s against 1.1 s is not judged, though 3000 - 10 x 150 > 1100."""
+    result = verdict(run(3000.0, probed("local", 150.0, 99.0))).results[0]
+    assert result.status == INCONCLUSIVE and "saturated (loop lag p99 150" in result.message
+    healthy = verdict(run(3000.0, probed("local", 99.0, 99.0))).results[0]
+    assert healthy.status == FAIL  # 99 ms is under the limit: 3000 - 10 x 99 is still over 1100
+
+
 def test_fail_stands_when_even_the_fastest_sample_failed() -> None:
     """A 20 ms latency against a 1 ms budget fails whatever the lag: delay only adds to each sample."""
     budget = Budget(metric=TTFT, stat="p95", threshold=1.0, min_samples=1)

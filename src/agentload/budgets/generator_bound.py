@@ -4,16 +4,19 @@ A load generator that runs out of CPU runs every greenlet late, and the latencie
 by that delay: it can turn a PASS into a FAIL, never a FAIL into a PASS. So a PASS stays, and a
 latency FAIL stands only when it still fails with the generator's possible delay taken off:
 
-    observed - DELAY_FACTOR * (loop lag P99 of the worst process) >= threshold,
-    or the fastest sample of the metric is itself at or over the threshold
-
-(the second: delay only adds, so when even the fastest request failed, every one did).
+    the fastest sample of the metric is itself at or over the threshold (delay only adds, so
+    every request failed), or
+    the worst process's loop lag P99 is under SATURATED_LAG_MS and
+    observed - DELAY_FACTOR * (that lag P99) >= threshold.
 
 The factor: one request resumes on the loop several times (connect, send, response headers,
-first chunk), and each resume can be late by the loop lag. Measured on one core against nginx
-with a 1.0 s first token (README, "When the generator is the bottleneck"), a saturated generator
-added several times its loop lag P99 to the P95 time to first token; a factor of 10 covers that
-with room, and costs nothing when the loop keeps up (a lag P99 of 2 ms takes 20 ms off).
+first chunk), and each resume can be late by the loop lag; 10 covers that with room, and costs
+nothing when the loop keeps up (a lag P99 of 2 ms takes 20 ms off). A loop whose lag P99 reaches
+`SATURATED_LAG_MS` is saturated: work queues up in it without bound, and its latencies bound
+nothing (measured on one core against nginx with a 1.0 s first token, README "When the generator
+is the bottleneck": a saturated core added from 1.6 to 8 times its lag P99 to the P95 time to
+first token, from run to run, and more once streams hit their timeout), so no latency FAIL of its
+run stands unless every sample failed.
 
 The open model adds its own evidence. `<metric>_scheduled` also waits for its iteration's late
 start (`iteration_schedule_lag`), which is the generator's alone (the executor drops, never
@@ -38,6 +41,7 @@ from agentload.recording.recorder import Snapshot
 from .model import FAIL, INCONCLUSIVE, BudgetResult
 
 DELAY_FACTOR = 10.0
+SATURATED_LAG_MS = 100.0
 LAG_PERCENTILE = 99
 SCHEDULE_LAG = "iteration_schedule_lag"
 DROPPED = "dropped_iterations"
@@ -70,9 +74,13 @@ def _judge(result: BudgetResult, snapshot: Snapshot, worst: generator.ProcessHea
         return _bound(result, why)
     if budget.kind != DURATION or worst is None:
         return result
-    delay = generator_delay(budget.metric, snapshot, worst)
     fastest = snapshot.histograms[budget.metric].min if budget.metric in snapshot.histograms else 0.0
-    if result.observed - delay >= budget.threshold or fastest >= budget.threshold:
+    if fastest >= budget.threshold:
+        return result
+    if worst.lag_p99 >= SATURATED_LAG_MS:
+        return _bound(result, f"the generator was saturated (loop lag p99 {worst.lag_p99:.4g} ms)")
+    delay = generator_delay(budget.metric, snapshot, worst)
+    if result.observed - delay >= budget.threshold:
         return result
     return _bound(result, f"up to {delay:.4g} ms of it can be the generator's own delay")
 
