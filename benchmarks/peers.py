@@ -3,7 +3,8 @@
 Four items, each at one or more levels; every level runs each tool once per round, in an order that
 rotates (k6, bare, agentload / bare, agentload, k6 / ...), so slow drift hits every tool alike:
 
-1. throughput: back-to-back `GET /api/health`, one generator core (requests/s);
+1. throughput: back-to-back `GET /api/health`, one generator core (requests/s); agentload also runs
+   with its generator-health probe off (`AGENTLOAD_GENERATOR_PROBE=false`), which prices the probe;
 2. closed loop: users paced to `pace_s`, as many as the rate needs (latency P50/P95/P99);
 3. open model: a constant arrival rate (k6's `constant-arrival-rate`, agentload's `ArrivalRate`;
    bare Locust has no open model);
@@ -31,6 +32,8 @@ from noise import CoreLoad, core_load, others_share
 from target import Target, nginx_target
 
 TOOLS = ("k6", "bare", "agentload")
+NO_PROBE = "agentload_no_probe"
+"""agentload with its generator-health probe off: item 1 runs it beside the others, to price the probe."""
 OPEN_TOOLS = ("k6", "agentload")
 """Bare Locust has no open model."""
 SPREAD_S = 1.0
@@ -131,6 +134,8 @@ def locust_run(bench: Bench, target: Target, case: Case, tool: str) -> LocustRun
         env["BENCH_MAX_VUS"] = str(case.users)
         args = [*bench.suite_args(target.url), "-t", f"{math.ceil(case.total_s) + 30}s"]
         return bench.locust("open_intent", lf.OPEN_INTENT, args, case.total_s + 120, env, pid)
+    if tool == NO_PROBE:
+        env["AGENTLOAD_GENERATOR_PROBE"] = "false"
     name = {"health": "Health", "closed": "Intent", "chat": "Chat"}[case.kind]
     args = ["-u", str(case.users), "-r", str(case.users), "-t", f"{math.ceil(case.total_s)}s"]
     if tool == "bare":
@@ -277,6 +282,7 @@ def summary(level: Level) -> dict[str, Any]:
         "tools": tools,
         "vs_bare": compare(level, "agentload", "bare") if "bare" in level.case.tools else None,
         "vs_k6": compare(level, "agentload", "k6"),
+        "probe_cost": compare(level, "agentload", NO_PROBE) if NO_PROBE in level.case.tools else None,
         "target_cpu_max": target_busy,
         "target_saturated": target_busy > TARGET_BUSY,
         "runs": [
@@ -315,6 +321,7 @@ def table(levels: list[dict[str, Any]], k6_version: str) -> list[str]:
         "agentload",
         "agentload vs bare",
         "agentload vs k6",
+        "probe on / off",
         "quiet rounds",
         "target CPU",
     )
@@ -330,6 +337,7 @@ def table(levels: list[dict[str, Any]], k6_version: str) -> list[str]:
                 cell(case, s["tools"].get("agentload")),
                 versus(case, s["vs_bare"]),
                 versus(case, s["vs_k6"]),
+                versus(case, s.get("probe_cost")),
                 f"{s['quiet_rounds']}/{s['rounds']}",
                 pct(s["target_cpu_max"]) + (" SATURATED" if s["target_saturated"] else ""),
             )
@@ -350,7 +358,8 @@ def cases(bench: Bench, with_k6: bool = True) -> list[Case]:
 
 def _cases(bench: Bench) -> list[Case]:
     s = bench.sizes
-    out = [Case("1 throughput", f"{s.tp_users} users", "health", s.tp_users, 0, s.tp_seconds, 1.0, 0.0)]
+    level, tools = f"{s.tp_users} users", (*TOOLS, NO_PROBE)
+    out = [Case("1 throughput", level, "health", s.tp_users, 0, s.tp_seconds, 1.0, 0.0, 1.0, tools)]
     for rate in s.rates:
         users = max(1, round(rate * s.pace_s))
         level = f"{rate:,.0f}/s"
@@ -376,13 +385,16 @@ def _cases(bench: Bench) -> list[Case]:
     return out
 
 
-def side_by_side(bench: Bench) -> tuple[list[dict[str, Any]], str, str]:
-    """Run every case against the nginx target; returns (level summaries, k6 version, target name)."""
+def side_by_side(bench: Bench, items: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], str, str]:
+    """Run every case (or those of `items`, e.g. ("1",)) against the nginx target; returns (level
+    summaries, k6 version, target name)."""
     k6 = k6_peer.binary()
     k6_version = k6_peer.version(k6) if k6 else "k6 (not installed)"
     levels = []
     with nginx_target(bench.machine.target_cpus, bench.sizes.plan) as target:
         bench.log(f"[peers] {k6_version}, bare Locust and agentload against {target.version} at {target.url}")
         for case in cases(bench, with_k6=k6 is not None):
+            if items and case.item.split()[0] not in items:
+                continue
             levels.append(summary(measure_level(bench, target, case, bench.sizes.rounds)))
     return levels, k6_version, target.version

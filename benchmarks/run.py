@@ -1,10 +1,11 @@
 """Benchmark harness of agentload: `make bench` (full), `make bench-quick`, `--smoke` (tests).
 
-    python benchmarks/run.py [--quick | --smoke] [--json PATH] [--only peers,5,6]
+    python benchmarks/run.py [--quick | --smoke] [--json PATH] [--only peers,5,6 | --only 1]
 
 Side by side with k6 and bare Locust (`peers.py`), interleaved rounds against nginx + echo module:
 
-1. throughput of one generator core (back-to-back health requests);
+1. throughput of one generator core (back-to-back health requests), agentload with its generator
+   probe on and off (the probe's cost);
 2. closed-loop timing at each rate (users paced to 0.2 s);
 3. open-model timing at each rate (k6 constant-arrival-rate, agentload ArrivalRate);
 4. streaming TTFT at each number of concurrent streams;
@@ -114,7 +115,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size.add_argument("--quick", action="store_true", help="smaller sizes: under 3 minutes")
     size.add_argument("--smoke", action="store_true", help="tiny sizes: proves the harness works end to end")
     p.add_argument("--json", metavar="PATH", help="also write every figure as JSON here")
-    p.add_argument("--only", default="peers,5,6", help="measurements to run, e.g. peers,5 (default: all)")
+    p.add_argument(
+        "--only",
+        default="peers,5,6",
+        help="measurements to run, e.g. peers,5, or side-by-side items alone, e.g. 1 (default: all)",
+    )
     return p.parse_args(argv)
 
 
@@ -139,10 +144,11 @@ def measure(bench: Bench, only: set[str]) -> tuple[list[dict], list[str], list[R
     """The side-by-side levels (with their table) and the suite's own rows, in order."""
     levels: list[dict] = []
     side: list[str] = []
-    if "peers" in only:
-        bench.log("[1-4] k6, bare Locust and agentload side by side")
+    side_items = tuple(sorted(only & {"1", "2", "3", "4"}))
+    if "peers" in only or side_items:
+        bench.log(f"[{','.join(side_items) or '1-4'}] k6, bare Locust and agentload side by side")
         try:
-            levels, k6_version, target = peers.side_by_side(bench)
+            levels, k6_version, target = peers.side_by_side(bench, side_items)
             side = [f"side by side against {target}:", *peers.table(levels, k6_version)]
         except Exception as exc:  # a benchmark reports, it does not crash the rest
             side = [f"side by side failed: {type(exc).__name__}: {exc}"]

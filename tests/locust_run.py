@@ -57,9 +57,13 @@ def run_locust(
     timeout: float = 240,
     env: dict[str, str] | None = None,
     cwd: Path = ROOT,
+    cpus: list[int] | None = None,
 ) -> LocustRun:
-    """`python -m locust -f LOCUSTFILE --headless ARGS`; `report` adds --report-json and parses it."""
+    """`python -m locust -f LOCUSTFILE --headless ARGS`; `report` adds --report-json and parses it;
+    `cpus` pins locust (and its children) to those CPUs with taskset."""
     command = locust_command(locustfile, "--headless", "--only-summary", *args)
+    if cpus:
+        command = ["taskset", "-c", ",".join(map(str, cpus)), *command]
     if report is not None:
         command += ["--report-json", str(report)]
     child_env = locust_env(env)

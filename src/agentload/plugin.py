@@ -23,7 +23,7 @@ from agentload.integrations import influx, webui
 from agentload.profiles import capacity_pace
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
 from agentload.profiles.capacity_run import CapacityShape
-from agentload.recording import merge, metrics, stages
+from agentload.recording import generator, merge, metrics, stages
 from agentload.recording.labels import labeled
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
@@ -140,6 +140,8 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     except RuntimeError as exc:
         config_error(str(exc))
     stages.install(environment)
+    if not isinstance(runner, MasterRunner):  # every process that sends load
+        generator.install(environment, enabled=settings.generator_probe)
     if isinstance(runner, WorkerRunner):
         merge.install_worker(environment)
     elif isinstance(runner, MasterRunner):
@@ -256,16 +258,13 @@ def _count_iterations(environment: Any, run: RunContext) -> None:
     """
     recorder = run.recorder
 
-    def counter_of(counter: str) -> Any:
-        def count(reason: str | None = None, **_: Any) -> None:
-            recorder.count(counter)
-            if reason:
-                recorder.count(labeled(counter, {"reason": reason}))
-
-        return count
+    def count(counter: str, cause: str = "", **_: Any) -> None:
+        recorder.count(counter)
+        if cause:  # beside the whole counter, as every labeled series (the gate reads it)
+            recorder.count(labeled(counter, {"cause": cause}))
 
     for event, counter in zip(ITERATION_EVENTS, ("iterations", "dropped_iterations"), strict=True):
-        iteration_event(environment, event).add_listener(counter_of(counter))
+        iteration_event(environment, event).add_listener(lambda counter=counter, **kw: count(counter, **kw))
 
 
 def _on_test_start(environment: Any, **_: Any) -> None:

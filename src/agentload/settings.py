@@ -60,6 +60,9 @@ class Settings:
     master_timeout_s: float = DEFAULT_MASTER_TIMEOUT_S
     cluster_key: Secret | None = field(default=None, repr=False)
     stream_format: str | None = None  # None: chosen per response from its headers and first event
+    generator_probe: bool = True
+    """AGENTLOAD_GENERATOR_PROBE=false turns the generator's health probe off: a benchmarking knob
+    (it prices the probe); the gate cannot then tell a saturated generator from a slow platform."""
 
     @property
     def safe_base_url(self) -> str:
@@ -222,6 +225,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         master_timeout_s=parse_master_timeout(str(master_timeout), master_timeout_source),
         cluster_key=parse_cluster_key(env.get("AGENTLOAD_CLUSTER_KEY"), "AGENTLOAD_CLUSTER_KEY"),
         stream_format=parse_stream_format(stream_format, format_source),
+        generator_probe=parse_bool(env.get("AGENTLOAD_GENERATOR_PROBE", "true"), "AGENTLOAD_GENERATOR_PROBE"),
     )
 
 

@@ -47,8 +47,10 @@ def test_smoke_run_measures_every_tool_and_prints_both_tables(tmp_path) -> None:
     document = json.loads(out.read_text())
     levels = document["side_by_side"]
     assert [level["item"] for level in levels] == list(ITEMS)
+    assert "probe on / off" in final and "probe_cost" in levels[0]  # None when no round was quiet
     for level in levels:
         tools = ("k6", "agentload") if level["item"] == "3 open model" else ("k6", "bare", "agentload")
+        tools += ("agentload_no_probe",) if level["item"] == "1 throughput" else ()
         for run in level["runs"]:
             assert sorted(run) == sorted(tools), level["item"]
             for tool in tools:

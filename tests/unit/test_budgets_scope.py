@@ -30,3 +30,12 @@ def test_undeclared_users_keep_every_budget() -> None:
     """When the users do not declare their metrics, nothing is skipped."""
     budget_file = parse_budgets(BUDGETS)
     assert in_scope(budget_file, None) == (budget_file, ())
+
+
+def test_budgets_on_the_generator_itself_are_always_in_scope() -> None:
+    """Every load-sending process measures its own loop lag and CPU, whatever requests it sends."""
+    budget_file = parse_budgets(
+        "budgets:\n  - {metric: generator_loop_lag, stat: p99, threshold: 50ms}\n"
+        "  - {metric: generator_cpu, stat: max, threshold: 90}\n"
+    )
+    assert in_scope(budget_file, {"intent_inference_latency"}) == (budget_file, ())

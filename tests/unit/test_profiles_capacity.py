@@ -159,7 +159,7 @@ def controller_with(
     for _ in range(samples):
         record_sample(recorder, Sample("intent_inference_latency", latency_ms, "ok", status=200))
     recorder.count("iterations", samples if started is None else started)
-    recorder.count("dropped_iterations{reason:max_concurrency}", dropped)
+    recorder.count("dropped_iterations{cause:max_concurrency}", dropped)
     return controller
 
 

@@ -158,6 +158,7 @@ def test_required_top_level_keys_and_shapes() -> None:
         "marginal": True,
         "message": "m",
         "reason": None,
+        "generator_bound": False,
     }
     assert report["errors"] == {"http 500": 2, "shed: http 429": 2, "timeout": 2}
     assert report["counters"]["requests"] == 1206 and report["counters"]["http_5xx"] == 2

@@ -92,12 +92,13 @@ def test_special_characters_are_escaped() -> None:
 
 
 def test_suite_time_and_verdict_properties() -> None:
-    """The suite time is the run duration from the snapshot meta; the verdict is a property."""
+    """The suite time is the run duration from the snapshot meta; verdict and generator are properties."""
     snapshot = Snapshot(histograms={}, counters={}, errors={}, meta={"duration_s": 61.5})
     root = parse(build_junit(verdict(result(PASS)), snapshot))
     assert root.find("testsuite").get("time") == "61.500"
     properties = {p.get("name"): p.get("value") for p in root.iter("property")}
-    assert properties == {"verdict": FAIL, "exit_code": "1"}
+    generator = "generator: not measured (no probe ran)"
+    assert properties == {"verdict": FAIL, "exit_code": "1", "generator": generator}
 
 
 def test_write_junit_creates_parents(tmp_path: Path) -> None:

@@ -47,8 +47,9 @@ With policy.fail_on_5xx and no explicit http_5xx budget, a synthetic CRITICAL bu
 "http_5xx <= 0" is evaluated and always counts. Significant baseline regressions make the run FAIL
 with policy.regression_fails, else WARN. The status is never INCOMPLETE: reasons go to
 `Verdict.incomplete` (the snapshot's own, such as lost workers, which policy.lost_workers_fail can
-turn into a note, plus "no samples for <metric>"). Exit code: 3 when incomplete, else 1 when the
-status is FAIL or INCONCLUSIVE, else 0.
+turn into a note, plus "no samples for <metric>", plus one "generator-bound: ..." line when the
+load generator's own delay can explain a FAIL, which is then INCONCLUSIVE: see `generator_bound`).
+Exit code: 3 when incomplete, else 1 when the status is FAIL or INCONCLUSIVE, else 0.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from .confidence import (
     wilson_interval,
 )
 from .explain import explain_budget
+from .generator_bound import judge_generator
 from .model import (
     EXIT_FAIL,
     EXIT_INCOMPLETE,
@@ -115,6 +117,7 @@ def evaluate(
     """The verdict of `snapshot` against `budget_file`, optionally compared with a baseline report."""
     policy = budget_file.policy
     results = [evaluate_budget(budget, snapshot, policy) for budget in budget_file.budgets]
+    results, generator_bound = judge_generator(results, snapshot)
     weights = [(_counted_status(result, policy), _ignored_note(result, policy)) for result in results]
     if policy.fail_on_5xx and not any(b.metric == FIVE_XX_BUDGET.metric for b in budget_file.budgets):
         five_xx = evaluate_budget(FIVE_XX_BUDGET, snapshot, policy)
@@ -125,6 +128,7 @@ def evaluate(
         regressions = compare_to_baseline(snapshot.histograms, baseline, policy.regression_margin)
     weights += [_regression_weight(r, policy) for r in regressions if r.significant]
     incomplete, incomplete_notes = _incomplete(snapshot, results, policy)
+    incomplete = (*incomplete, *generator_bound)
     status = max((weight for weight, _ in weights), key=STATUS_ORDER.index, default=PASS)
     return Verdict(
         status=status,

@@ -96,6 +96,8 @@ class BudgetResult:
     message: str = ""
     explanation: Explanation | None = None
     """For a failing latency budget: where its slow tail spent its time (`explain`)."""
+    generator_bound: bool = False
+    """INCONCLUSIVE because the load generator's own delay can explain the FAIL (`generator_bound`)."""
     reason: str = ""
     """Why an INCONCLUSIVE is undecided, in words ("only 40 samples, 72 needed"); empty otherwise.
     Every reporter reads it from here (through `text`), so whoever decides the status sets it."""

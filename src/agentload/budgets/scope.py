@@ -16,6 +16,9 @@ from agentload.recording.metrics import BUILTIN, DURATION, NUMBER, SCHEDULED_SUF
 
 from .model import BudgetFile
 
+GENERATOR_METRICS = frozenset({"iteration_schedule_lag", "generator_loop_lag", "generator_cpu"})
+"""The generator's own measurements: every run has them, whatever requests its users send."""
+
 
 def exercised_by(user_classes: Iterable[type] | None) -> set[str] | None:
     """The latency metrics the users declare they measure (`metrics`); None when any does not say."""
@@ -33,7 +36,7 @@ def in_scope(budget_file: BudgetFile, exercised: Iterable[str] | None) -> tuple[
     kept, notes = [], []
     for budget in budget_file.budgets:
         base = parent_metric(budget.metric).removesuffix(SCHEDULED_SUFFIX)
-        suite_latency = BUILTIN.get(base) in (DURATION, NUMBER) and base != "iteration_schedule_lag"
+        suite_latency = BUILTIN.get(base) in (DURATION, NUMBER) and base not in GENERATOR_METRICS
         if not suite_latency or base in measured:
             kept.append(budget)
         else:

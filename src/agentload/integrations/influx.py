@@ -36,6 +36,7 @@ from agentload.integrations.influx_points import IntervalAggregator, OutBuffer, 
 from agentload.integrations.influx_settings import InfluxSettings, add_influx_options, influx_settings
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed
 from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.recording.generator import health_event
 from agentload.run_context import profile_name
 from agentload.traffic.classify import event_sample
 
@@ -286,6 +287,7 @@ def _register(environment: Any, listener: InfluxListener) -> None:
         ITERATION_EVENTS, (listener.on_iteration_started, listener.on_dropped_iteration), strict=True
     ):
         iteration_event(environment, name).add_listener(handler)
+    health_event(environment).add_listener(listener.aggregator.add_generator)
     events.test_start.add_listener(listener.on_test_start)
     events.test_stop.add_listener(listener.on_test_stop)
     events.quitting.add_listener(listener.on_quitting)

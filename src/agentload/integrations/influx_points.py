@@ -14,6 +14,8 @@ handful of points. The schema is fixed, as the Grafana dashboard is built agains
   requests, never their parts.
 * `agentload_users` tags run_id, profile, worker; fields users, arrival_rate, dropped_iterations.
 * `agentload_failures` tags run_id, profile, metric, failure, worker; field count.
+* `agentload_generator` tags run_id, profile, worker; fields loop_lag_ms_p99, loop_lag_ms_max and
+  cpu_percent_max: the load-sending process's own health in the interval (`recording/generator`).
 
 `OutBuffer` holds finished lines for the writer, bounded; when full it drops the oldest and counts.
 """
@@ -33,6 +35,7 @@ REQUESTS = "agentload_requests"
 USERS = "agentload_users"
 FAILURES = "agentload_failures"
 PARTS = "agentload_parts"
+GENERATOR = "agentload_generator"
 STATUS_CLASSES = ("ok", "error", "shed")
 
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ ", "\\": "/"})
@@ -99,6 +102,17 @@ def latency_fields(latency: Histogram) -> dict[str, int | float]:
     }
 
 
+def generator_fields(health: Mapping[str, Histogram]) -> dict[str, int | float]:
+    """The interval's loop lag P99 and max (ms) and CPU max (%), of whichever the probe measured."""
+    fields: dict[str, int | float] = {}
+    lag, cpu = health.get("generator_loop_lag"), health.get("generator_cpu")
+    if lag is not None and lag.count:
+        fields.update(loop_lag_ms_p99=lag.percentile(99), loop_lag_ms_max=lag.max)
+    if cpu is not None and cpu.count:
+        fields["cpu_percent_max"] = cpu.max
+    return fields
+
+
 @dataclass(frozen=True)
 class RunTags:
     """The tags every point of one process carries, fixed per drain."""
@@ -117,6 +131,14 @@ class IntervalAggregator:
         self._failures: dict[tuple[str, str], int] = {}
         self.iterations = 0
         self.dropped_iterations = 0
+        self._generator: dict[str, Histogram] = {}
+
+    def add_generator(self, metric: str, value: float) -> None:
+        """One value of the generator's health probe (loop lag in ms, or CPU percent)."""
+        histogram = self._generator.get(metric)
+        if histogram is None:
+            histogram = self._generator[metric] = Histogram()
+        histogram.record(value)
 
     def add_sample(self, scenario: str, sample: Sample, response_length: int = 0) -> None:
         """One request, classified by the traffic layer; closed-loop requests are one iteration each."""
@@ -165,6 +187,7 @@ class IntervalAggregator:
         failures, self._failures = self._failures, {}
         iterations, self.iterations = self.iterations, 0
         dropped, self.dropped_iterations = self.dropped_iterations, 0
+        health, self._generator = self._generator, {}
         base = {"run_id": tags.run_id, "profile": tags.profile, "worker": tags.worker}
         lines = [
             format_line(
@@ -182,6 +205,8 @@ class IntervalAggregator:
             format_line(FAILURES, {**base, "metric": m, "failure": f}, {"count": n}, timestamp_ms)
             for (m, f), n in sorted(failures.items())
         ]
+        if health:
+            lines.append(format_line(GENERATOR, base, generator_fields(health), timestamp_ms))
         if users is not None:
             rate = iterations / interval_s if interval_s > 0 else 0.0
             fields = {"users": users, "arrival_rate": rate, "dropped_iterations": dropped}

@@ -10,9 +10,11 @@ exactly those, so no part of Locust's frontend is replaced:
 
 The numbers come from agentload's exact histograms, never from Locust's rounded stats: the
 cumulative column is the same snapshot the gate will judge at the end; the window column covers
-what arrived in the last `WINDOW_S` seconds (`Aggregate.window`). On a local runner each poll first
-drains this process's recorder into the aggregate; on a master the aggregate is fed by the workers'
-reports (every 3 s) and the master's own recorder is empty, so the same code serves both.
+what arrived in the last `WINDOW_S` seconds (`Aggregate.window`). A last row shows the load
+generator's health (its worst process's loop lag P99, and every process's lag and CPU). On a
+local runner each poll first drains this process's recorder into the aggregate; on a master the
+aggregate is fed by the workers' reports (every 3 s) and the master's own recorder is empty, so
+the same code serves both.
 
 Locust's table cells are plain text, so the status colours come from a small script that the
 index page loads (`/agentload/webui.js`): it paints the cells whose text is a status while the
@@ -31,6 +33,7 @@ from agentload.budgets import evaluate
 from agentload.budgets.model import BudgetFile, BudgetResult
 from agentload.budgets.scope import exercised_by, in_scope
 from agentload.formatting import format_threshold, format_value
+from agentload.recording import generator
 from agentload.recording.recorder import Snapshot
 
 logger = logging.getLogger(__name__)
@@ -143,7 +146,27 @@ def current_rows(environment: Any, window_s: float = WINDOW_S) -> list[dict[str,
     aggregate = run.aggregate  # looked up per call: the plugin replaces it at every test start
     aggregate.merge_wire(run.recorder.drain())  # local runner; a master's recorder is empty
     budget_file, _ = in_scope(run.budget_file, exercised_by(environment.user_classes))
-    return budget_rows(budget_file, aggregate.snapshot(), aggregate.window(window_s))
+    cumulative, window = aggregate.snapshot(), aggregate.window(window_s)
+    return [*budget_rows(budget_file, cumulative, window), generator_row(cumulative, window)]
+
+
+def generator_row(cumulative: Snapshot, window: Snapshot) -> dict[str, Any]:
+    """The last row: the load generator's health, its worst process's loop lag P99 (run and window)."""
+
+    def lag(snapshot: Snapshot) -> str:
+        process = generator.worst(snapshot.histograms)
+        return format_value(generator.LOOP_LAG, process.lag_p99 if process else None)
+
+    blank = ("criticality", "threshold", "status", "samples", "window_status", "window_samples")
+    return {
+        **dict.fromkeys(blank, ""),
+        "budget": "generator (loop lag p99)",
+        "metric": generator.LOOP_LAG,
+        "stat": "p99",
+        "cumulative": lag(cumulative),
+        "window": lag(window),
+        "detail": generator.health_line(cumulative.histograms),
+    }
 
 
 def install(environment: Any, window_s: float = WINDOW_S) -> bool:

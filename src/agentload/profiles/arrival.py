@@ -14,7 +14,8 @@ that a generator too busy to keep up never started. All iterations share the use
 `client`, whose connection pool is sized to `max_concurrency`.
 
 Every started and dropped iteration is announced on the custom events `iteration_started` and
-`dropped_iteration` (keyword arguments `scenario` and `scheduled_at`, a perf_counter time), which
+`dropped_iteration` (keyword arguments `scenario`, `scheduled_at`, a perf_counter time, and
+`cause`: "generator" for an iteration the generator never reached, else ""), which
 `iteration_event` creates on first use, whoever asks first: the plugin counts them, InfluxDB
 writes them.
 
@@ -45,6 +46,7 @@ from locust.event import EventHook
 from locust.exception import StopUser
 from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING
 
+from agentload.events import custom_event
 from agentload.profiles.schedule import (
     ArrivalRate,
     arrival_from_wire,
@@ -78,11 +80,7 @@ ITERATION_EVENTS = ("iteration_started", "dropped_iteration")
 
 def iteration_event(environment: Any, name: str) -> EventHook:
     """The named iteration event of `environment`, created on first use and never replaced."""
-    hook = getattr(environment.events, name, None)
-    if hook is None:
-        hook = EventHook()
-        setattr(environment.events, name, hook)
-    return hook
+    return custom_event(environment, name)
 
 
 class ShareBook:
@@ -183,8 +181,10 @@ class ArrivalExecutor:
             self._inflight.kill(block=False)
         user.on_stop()
 
-    def _fire(self, event: str, scheduled_at: float) -> None:
-        iteration_event(self.environment, event).fire(scenario=self.scenario, scheduled_at=scheduled_at)
+    def _fire(self, event: str, scheduled_at: float, cause: str = "") -> None:
+        iteration_event(self.environment, event).fire(
+            scenario=self.scenario, scheduled_at=scheduled_at, cause=cause
+        )
 
     def _coordinate(self) -> None:
         book = share_book(self.environment)
@@ -215,7 +215,7 @@ class ArrivalExecutor:
         """
         now = time.perf_counter() - origin - OVERDUE_S
         while (owned := next_owned(schedule, book.epochs, cursor)) is not None and owned[1] < now:
-            self._fire("dropped_iteration", origin + owned[1])
+            self._fire("dropped_iteration", origin + owned[1], cause="generator")
             cursor = owned[0] + 1
 
     def _launch(self, scheduled_at: float, epoch: Epoch) -> None:

@@ -58,13 +58,14 @@ SAMPLE_SLACK = 1.2
 SETTLE_S = 1.0
 OVERDUE_S = 0.5
 """An iteration this late when the executor wakes for it is dropped as overdue: the generator's."""
-OVERDUE, AT_MAX_CONCURRENCY = "overdue", "max_concurrency"
+OVERDUE, AT_MAX_CONCURRENCY = "generator", "max_concurrency"
+"""Drop causes, the `cause` label the plugin counts (\"generator\" is what the gate reads too)."""
 DROPPED = "dropped_iterations"
 
 
-def dropped_counter(reason: str) -> str:
-    """The labeled series of iterations dropped for `reason`, beside `dropped_iterations`."""
-    return labeled(DROPPED, {"reason": reason})
+def dropped_counter(cause: str) -> str:
+    """The labeled series of iterations dropped for `cause`, beside `dropped_iterations`."""
+    return labeled(DROPPED, {"cause": cause})
 
 
 class CapacityController:
@@ -260,9 +261,9 @@ class CapacityUser(User):
                 self._announce("iteration_started", due)
                 inflight.spawn(self._iteration, due)
 
-    def _announce(self, event: str, scheduled_at: float, reason: str | None = None) -> None:
+    def _announce(self, event: str, scheduled_at: float, cause: str = "") -> None:
         iteration_event(self.environment, event).fire(
-            scenario="capacity", scheduled_at=scheduled_at, reason=reason
+            scenario="capacity", scheduled_at=scheduled_at, cause=cause
         )
 
     def _iteration(self, scheduled_at: float) -> None:

@@ -43,6 +43,8 @@ BUILTIN: dict[str, str] = {
     "chat_tokens_per_second": NUMBER,
     "health_check_latency": DURATION,
     "iteration_schedule_lag": DURATION,
+    "generator_loop_lag": DURATION,
+    "generator_cpu": NUMBER,
     "error_rate": RATE,
     "shed_rate": RATE,
     "http_5xx": COUNT,
@@ -58,7 +60,8 @@ BUILTIN: dict[str, str] = {
     },
 }
 """The suite's own metrics. Request latencies count successful responses only: errors are counted
-by name and never pollute a latency distribution (a stalled request is a timeout, not 10 s)."""
+by name and never pollute a latency distribution (a stalled request is a timeout, not 10 s).
+`generator_loop_lag` and `generator_cpu` are the load generator's own health (`generator`)."""
 
 METRICS: dict[str, str] = dict(BUILTIN)
 """Every metric this process knows, in declaration order: the built-ins, then the declared ones."""

@@ -3,7 +3,8 @@
 The first block repeats k6's trend lines (`name....: avg=120ms min=50ms med=100ms ...`) from the
 exact histograms rather than Locust's rounded ones, then the rates and counts that matter for a
 gate (error rate, shedding, 5xx, dropped iterations), the most frequent failures, one row per
-budget with its 95% confidence interval, what made the run incomplete, regressions against the
+budget with its 95% confidence interval, the generator's health (one line: each load-sending
+process's loop lag P99 and CPU max), what made the run incomplete, regressions against the
 baseline and the final verdict with its exit code. With `color=False` (NO_COLOR, or not a tty:
 the caller decides) the output is plain ASCII words with no emoji and no ANSI escapes, so it
 reads the same in a CI log.
@@ -27,6 +28,7 @@ from agentload.formatting import (
 )
 from agentload.recording.counts import hard_error_count, shed_count, stream_formats
 from agentload.recording.exemplars import Exemplar
+from agentload.recording.generator import health_line
 from agentload.recording.metrics import COMPONENT_SEPARATOR, DURATION, kind_of
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.summary import incomplete_reasons, summarize
@@ -248,6 +250,7 @@ def render_summary(
         _metric_block(snapshot, summaries, shed_counts_as_error=shed_counts_as_error),
         _errors_block(snapshot),
         _budget_block(verdict, snapshot, color=color),
+        [health_line(snapshot.histograms)],
         _incomplete_block(incomplete_reasons(snapshot, verdict)),
         _regression_block(verdict),
         [f"note: {note}" for note in verdict.notes],

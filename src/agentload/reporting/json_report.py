@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from agentload.budgets.explain import Explanation, explain
 from agentload.budgets.model import BudgetResult, Regression, Verdict
 from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count, stream_formats
+from agentload.recording.generator import health_dict, health_line
 from agentload.recording.metrics import kind_of, ordered_metric_names
 from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
@@ -76,6 +77,7 @@ def budget_entry(result: BudgetResult) -> dict[str, Any]:
         "marginal": result.marginal,
         "message": result.text,
         "reason": result.reason or None,
+        "generator_bound": result.generator_bound,
         **({"explanation": explanation_entry(result.explanation)} if result.explanation else {}),
     }
 
@@ -200,6 +202,11 @@ def build_report(
         "incomplete": incomplete_reasons(snapshot, verdict),
         "regressions": [regression_entry(r) for r in verdict.regressions],
         "notes": list(verdict.notes),
+        "generator": {
+            "line": health_line(snapshot.histograms),
+            "bound": any(result.generator_bound for result in verdict.results),
+            "processes": health_dict(snapshot.histograms),
+        },
     }
     if snapshot.stages:
         report["stages"] = stage_entries(snapshot)

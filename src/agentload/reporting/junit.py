@@ -4,8 +4,9 @@ One `<testcase classname="budgets">` per budget, named by its label: FAIL become
 INCONCLUSIVE becomes a `<failure>` when it fails the run (`inconclusive_fails`, the policy's
 default) and a `<skipped>` otherwise, WARN passes with its message in `<system-out>` (a warning
 is not a skipped check). Every reason the run is incomplete is an `<error>` test case of class
-"run", because the measurements themselves are in doubt. The XML is built with ElementTree, so
-names and messages are always escaped.
+"run", because the measurements themselves are in doubt (a generator-bound run among them). The
+suite's properties hold the verdict, the exit code and the generator's health line. The XML is
+built with ElementTree, so names and messages are always escaped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from agentload.budgets.model import FAIL, INCONCLUSIVE, WARN, BudgetResult, Verdict
 from agentload.formatting import format_ci, format_threshold, format_value
+from agentload.recording.generator import health_line
 from agentload.recording.metrics import DURATION, NUMBER
 from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
@@ -76,6 +78,8 @@ def build_junit(
     properties = ET.SubElement(suite, "properties")
     ET.SubElement(properties, "property", name="verdict", value=verdict.status)
     ET.SubElement(properties, "property", name="exit_code", value=str(verdict.exit_code))
+    if snapshot is not None:
+        ET.SubElement(properties, "property", name="generator", value=health_line(snapshot.histograms))
     suite.extend(cases)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

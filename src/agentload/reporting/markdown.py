@@ -15,6 +15,7 @@ from pathlib import Path
 
 from agentload.budgets.model import FAIL, BudgetResult, Verdict
 from agentload.formatting import format_ci, format_duration, format_percent, format_threshold, format_value
+from agentload.recording.generator import health_line
 from agentload.recording.metrics import ordered_metric_names
 from agentload.recording.recorder import Snapshot
 from agentload.reporting.console import ICONS
@@ -41,6 +42,7 @@ def _budget_row(result: BudgetResult) -> str:
     budget = result.budget
     observed = format_value(budget.metric, result.observed) if result.observed is not None else "no data"
     flags = " (marginal)" if result.marginal else ""
+    flags += " (generator-bound)" if result.generator_bound else ""
     return _row(
         [
             budget.label if budget.name else budget.metric,
@@ -115,13 +117,14 @@ def _slowest_table(snapshot: Snapshot) -> list[str]:
 
 
 def build_markdown(snapshot: Snapshot, verdict: Verdict) -> str:
-    """The Markdown summary: verdict heading, budget table, incomplete reasons, errors table."""
+    """The Markdown summary: verdict heading, budget table, generator health, incomplete reasons, errors."""
     profile = snapshot.meta.get("profile")
     title = f"## agentload{f' ({profile})' if profile else ''}: {_status(verdict.status)}"
     sections = [
         [title, "", f"**Verdict: {verdict.status}** (exit {verdict.exit_code})"],
         _budget_table(verdict),
         _why_list(verdict),
+        [f"- {health_line(snapshot.histograms)}"],
         [f"- ⚠️ incomplete: {reason}" for reason in incomplete_reasons(snapshot, verdict)],
         [
             f"- regression: `{r.metric}` p95 {format_value(r.metric, r.baseline_p95)} → "
