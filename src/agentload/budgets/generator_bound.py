@@ -95,7 +95,8 @@ def generator_delay(metric: str, snapshot: Snapshot, worst: generator.ProcessHea
 
 
 def _bound(result: BudgetResult, why: str) -> BudgetResult:
-    return replace(result, status=INCONCLUSIVE, reason=f"generator-bound, not judged: {why}", generator_bound=True)
+    reason = f"generator-bound, not judged: {why}"
+    return replace(result, status=INCONCLUSIVE, reason=reason, generator_bound=True)
 
 
 def bound_line(worst: generator.ProcessHealth | None, snapshot: Snapshot) -> str:
