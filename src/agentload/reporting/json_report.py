@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from agentload.budgets.explain import Explanation, explain
 from agentload.budgets.model import BudgetResult, Regression, Verdict
 from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count, stream_formats
-from agentload.recording.metrics import RATE, kind_of, ordered_metric_names, rate_counters
+from agentload.recording.metrics import kind_of, ordered_metric_names, rate_counters
 from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
 from agentload.reporting.summary import incomplete_reasons, summarize
@@ -184,9 +184,13 @@ def _rates(snapshot: Snapshot) -> dict[str, float | None]:
 
 
 def declared_rates(counters: Mapping[str, int]) -> list[str]:
-    """The rates whose `:total` counter is among `counters` (labeled series left out)."""
+    """The rates (`Rate`s, journey error rates) whose two counters are among `counters`.
+
+    Found by their counters, not their declaration: a journey opened only inside a task is
+    declared in the workers that ran it, never on the master that writes the report.
+    """
     names = (name.removesuffix(":total") for name in counters if name.endswith(":total"))
-    return [name for name in names if "{" not in name and kind_of(name) == RATE]
+    return [name for name in names if "{" not in name and rate_counters(name)[0] in counters]
 
 
 def build_report(
