@@ -67,6 +67,13 @@ class Budget:
         return f"{self.metric}{{{','.join(f'{key}:{matcher}' for key, matcher in self.labels)}}}"
 
     @property
+    def title(self) -> str:
+        """What reports show in their METRIC column: the name, else the series and its stage."""
+        if self.name:
+            return self.name
+        return f"{self.series} during {self.stage}" if self.stage else self.series
+
+    @property
     def label(self) -> str:
         if self.name:
             return self.name

@@ -43,7 +43,7 @@ def _budget_row(result: BudgetResult) -> str:
     flags = " (marginal)" if result.marginal else ""
     return _row(
         [
-            budget.label if budget.name else budget.metric,
+            budget.title,
             budget.stat,
             observed,
             format_ci(budget.metric, result.ci_low, result.ci_high) or "-",
