@@ -117,3 +117,15 @@ def test_a_platform_slowed_in_one_stage_fails_that_stage_only(tmp_path, processe
     assert (calm["status"], slow["status"]) == ("PASS", "FAIL"), run.report["budgets"]
     assert calm["observed"] == pytest.approx(100, abs=30) and slow["observed"] >= 400
     assert "intent p50 during slow" in run.stdout
+
+
+def test_a_session_longer_than_the_turn_label_allows_is_exit_2(tmp_path) -> None:
+    """follow_ups past the turn label's 32 values is refused before any load, in one line."""
+    (tmp_path / "s.py").write_text(SESSIONS.replace("follow_ups = 5", "follow_ups = 40"))
+    (tmp_path / "b.yaml").write_text(TURN_BUDGETS)
+    budgets = ("--budgets", str(tmp_path / "b.yaml"))
+    run = run_locust(tmp_path / "s.py", *budgets, "--skip-health-check", timeout=60)
+    assert run.returncode == 2, run.output[-3000:]
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("agentload:")]
+    assert line == "agentload: Sessions.follow_ups must be a whole number from 0 to 31, got 40"
+    assert "Traceback" not in run.output
