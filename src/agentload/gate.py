@@ -21,7 +21,7 @@ from agentload.budgets import evaluate
 from agentload.budgets.breaking_point import analyse_stages
 from agentload.budgets.model import Policy, Verdict
 from agentload.budgets.scope import run_scope
-from agentload.recording import stages
+from agentload.profiles import stages
 from agentload.recording.recorder import Snapshot
 from agentload.reporting import (
     append_step_summary,

@@ -20,12 +20,13 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import influx, webui
-from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.profiles import stages
 from agentload.profiles.capacity_run import CapacityShape
-from agentload.recording import journeys, merge, metrics, stages
+from agentload.recording import journeys, merge, metrics
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, load_capacity, redact_url
+from agentload.traffic.arrival import ITERATION_EVENTS, iteration_event
 from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
 from agentload.traffic.streams import FORMATS

@@ -34,8 +34,8 @@ from gevent.event import Event
 from agentload.integrations.influx_points import IntervalAggregator, OutBuffer, RunTags
 from agentload.integrations.influx_settings import InfluxSettings, add_influx_options, influx_settings
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed
-from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
 from agentload.run_context import profile_name
+from agentload.traffic.arrival import ITERATION_EVENTS, iteration_event
 from agentload.traffic.classify import event_sample
 
 __all__ = ["InfluxListener", "InfluxSettings", "add_influx_options", "influx_settings", "install"]

@@ -31,7 +31,7 @@ from agentload.budgets import evaluate
 from agentload.budgets.model import BudgetFile, BudgetResult
 from agentload.budgets.scope import run_scope
 from agentload.formatting import format_threshold, format_value
-from agentload.recording import stages
+from agentload.profiles import stages
 from agentload.recording.recorder import Snapshot
 
 logger = logging.getLogger(__name__)

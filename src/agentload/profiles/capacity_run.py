@@ -26,13 +26,13 @@ from agentload.budgets.breaking_point import gating_budgets, stage_snapshot
 from agentload.budgets.evaluate import evaluate_budget
 from agentload.budgets.model import FAIL, INCONCLUSIVE, Budget
 from agentload.budgets.scope import exercised_by, in_scope
-from agentload.profiles.arrival import iteration_event
 from agentload.profiles.capacity import CapacityResult, CapacitySearch, StepResult, goodput
 from agentload.profiles.options import time_scale
 from agentload.recording.metrics import DURATION
 from agentload.recording.recorder import Delta
 from agentload.run_context import run_context
 from agentload.settings import CapacitySettings, load_capacity
+from agentload.traffic.arrival import iteration_event
 from agentload.traffic.iteration import begin_iteration
 from agentload.traffic.users import ChatResponse, IntentInference, LoadMix, StepExecution
 
