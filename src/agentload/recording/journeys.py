@@ -7,7 +7,8 @@ A journey records, when it ends, into the process's recorder (the one `metrics.b
   * `<name>_error_rate`: a rate (its `:true`/`:total` counters); a journey fails when a request
     inside it failed or an exception other than `GreenletExit` left it. A journey cut short by
     `GreenletExit` (users stopped at the end of a run) is not recorded at all.
-It also offers itself among `<name>`'s slowest, with the trace ids of its requests.
+It also offers itself among `<name>`'s slowest, with the trace ids of its requests, and is handed
+to the process's `watch`er (the InfluxDB output writes it as a sample of scenario `journey`).
 
 Which journey a request belongs to. Locust fires `events.request` in the greenlet that sent the
 request; the plugin's request listener calls `note_request`, which finds the innermost open
@@ -151,7 +152,17 @@ class journey:
         return wrapper  # type: ignore[return-value]
 
 
+_watchers: list[Callable[[str, float, bool], None]] = []
+
+
+def watch(callback: Callable[[str, float, bool], None]) -> None:
+    """Call `callback(name, wall_ms, failed)` at every journey's end (the InfluxDB output does)."""
+    _watchers[:] = [callback]
+
+
 def _record(done: _Open, wall_ms: float) -> None:
+    for callback in _watchers:
+        callback(done.name, wall_ms, done.failed)
     recorder = metrics.bound_recorder()
     if recorder is None:
         return
