@@ -24,6 +24,9 @@ _EXPORTS = {
     "LoadMix": "agentload.traffic.users",
     "StepExecution": "agentload.traffic.users",
     "StressMix": "agentload.traffic.users",
+    "AgentSession": "agentload.traffic.sessions",
+    # journeys: `with journey("book_table"):` or `@journey("book_table")` in any task
+    "journey": "agentload.recording.journeys",
     # endpoints: declare your own, send them with self.api.call(endpoint, json=...)
     "Endpoint": "agentload.traffic.endpoints",
     # custom metrics (k6's k6/metrics)
@@ -38,6 +41,7 @@ _EXPORTS = {
     "BudgetShape": "agentload.profiles.catalog",
     "LoadShape": "agentload.profiles.catalog",
     "StressShape": "agentload.profiles.catalog",
+    "SessionsShape": "agentload.profiles.catalog",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -20,8 +20,8 @@ from agentload import __version__
 from agentload.budgets import evaluate
 from agentload.budgets.breaking_point import analyse_stages
 from agentload.budgets.model import Policy, Verdict
-from agentload.budgets.scope import exercised_by, in_scope
-from agentload.recording import stages
+from agentload.budgets.scope import run_scope
+from agentload.profiles import stages
 from agentload.recording.recorder import Snapshot
 from agentload.reporting import (
     append_step_summary,
@@ -56,7 +56,8 @@ class Conclusion:
 def conclude(run: RunContext, environment: Any) -> Conclusion:
     """Evaluate the budgets, write every report, and return the exit code with the summary text."""
     snapshot = run.snapshot(run_metadata(run, environment))
-    budget_file, skipped = in_scope(run.budget_file, exercised_by(environment.user_classes))
+    stage_names = stages.stage_names(environment)
+    budget_file, skipped = run_scope(run.budget_file, environment.user_classes, stage_names)
     verdict = evaluate(budget_file, snapshot, run.baseline)
     verdict = replace(verdict, notes=(*verdict.notes, *skipped))
     wants_stages = bool(snapshot.meta.get("stage_windows"))

@@ -20,14 +20,14 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
 from agentload.integrations import influx, webui
-from agentload.profiles import capacity_pace
-from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.profiles import capacity_pace, stages
 from agentload.profiles.capacity_run import CapacityShape
-from agentload.recording import generator, merge, metrics, stages
+from agentload.recording import generator, journeys, merge, metrics
 from agentload.recording.labels import labeled
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, load_capacity, redact_url
+from agentload.traffic.arrival import ITERATION_EVENTS, iteration_event
 from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
 from agentload.traffic.streams import FORMATS
@@ -121,6 +121,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
             config_error(str(exc))
     environment.agentload = run
     _check_capacity(environment, runner)
+    _check_user_options(environment)
     metrics.bind(run.recorder)
     cluster.install_master(environment)
     try:
@@ -161,6 +162,15 @@ def _check_capacity(environment: Any, runner: Any) -> None:
     except SettingsError as exc:
         config_error(str(exc))
     capacity_pace.install(environment)
+
+
+def _check_user_options(environment: Any) -> None:
+    """A user class may refuse its own settings before any load (`check_options`, e.g. AgentSession)."""
+    for user_class in environment.user_classes or ():
+        check = getattr(user_class, "check_options", None)
+        problem = check() if check is not None else None
+        if problem:
+            config_error(problem)
 
 
 def _check_reachable(environment: Any, run: RunContext) -> None:
@@ -246,6 +256,7 @@ def _recorder_listener(run: RunContext) -> Any:
         if sample is None:
             sample = event_sample(name, response_time, exception, response)
         record_sample(recorder, sample)
+        journeys.note_request(sample.outcome == "ok", sample.latency_ms, sample.trace_id)
 
     return on_request
 

@@ -33,7 +33,7 @@ class RunContext:
     users_given: bool | None = None
     """Whether -u was on the command line (headless Locust sets it to 1 when it was not)."""
     shares: Any = None
-    """The arrival-rate executor's `ShareBook` (profiles/arrival.py), made on first use."""
+    """The arrival-rate executor's `ShareBook` (traffic/arrival.py), made on first use."""
     dispatch: Any = None
     """The dispatcher state that outlives one dispatcher (profiles/dispatcher.py), made on first use."""
     capacity: Any = None

@@ -23,11 +23,13 @@ EXAMPLES = ROOT / "examples"
 RUNS = {  # example -> how to run it briefly (the README's commands, shortened)
     "custom_scenario": ("-u", "40", "-r", "40", "-t", "9s"),
     "custom_trend": ("-u", "20", "-r", "20", "-t", "9s"),
+    "journey": ("-u", "20", "-r", "20", "-t", "9s"),
     "new_endpoint": ("--time-scale", "1.5"),
 }
 LATENCY_BUDGET = {  # the metric whose threshold the FAIL run makes impossible
     "custom_scenario": "health_latency",
     "custom_trend": "platform_server_time",
+    "journey": "book_table",
     "new_endpoint": "tool_catalogue_latency",
 }
 

@@ -26,9 +26,10 @@ from locust.env import Environment
 from locust.event import EventHook
 
 from agentload.platform.process import start_platform
-from agentload.profiles import ArrivalRate, RampingUsers, ScenarioShape, Stage, install
+from agentload.profiles import ArrivalRate, RampingUsers, Stage, install
 from agentload.profiles.catalog import BudgetShape
 from agentload.profiles.schedule import Schedule, scaled, users_at
+from agentload.profiles.shape import ScenarioShape
 from agentload.traffic.iteration import scheduled_start
 from agentload.traffic.users import AgentUser
 

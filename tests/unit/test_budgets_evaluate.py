@@ -33,6 +33,7 @@ from agentload.budgets.confidence import (
     wilson_interval,
 )
 from agentload.budgets.evaluate import default_min_samples
+from agentload.budgets.scope import in_scope
 from agentload.recording.histogram import Histogram
 from agentload.recording.recorder import Snapshot
 
@@ -389,7 +390,7 @@ def test_explicit_5xx_budget_replaces_the_rule() -> None:
 
 
 def test_shipped_budgets_on_a_healthy_run() -> None:
-    """The shipped budgets.yaml passes a healthy snapshot of every budgeted metric."""
+    """The shipped budgets.yaml, in scope for a run without stages or sessions, passes a healthy run."""
     metrics = [
         "intent_inference_latency",
         "step_execution_latency",
@@ -397,8 +398,10 @@ def test_shipped_budgets_on_a_healthy_run() -> None:
         "chat_time_to_first_token",
     ]
     snap = snapshot({m: histogram(1.0, 2.0, times=100) for m in metrics}, {"requests": 1000, "errors": 1})
-    verdict = evaluate(load_budgets(SHIPPED), snap)
+    budgets, skipped = in_scope(load_budgets(SHIPPED), metrics)
+    verdict = evaluate(budgets, snap)
     assert (verdict.status, verdict.exit_code, verdict.incomplete) == (PASS, 0, ())
+    assert len(skipped) == 5  # two stage budgets, two on the session journey, one on turns
 
 
 # -- confidence intervals -------------------------------------------------------------------------

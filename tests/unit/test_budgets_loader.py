@@ -70,7 +70,7 @@ BAD_FILES = [
     (
         p95("metirc: x"),
         'b.yaml:5: budgets[0].metirc: unknown key, did you mean "metric"? (expected one of: metric, '
-        "stat, threshold, criticality, warn_margin, min_samples, comparison, name)",
+        "stat, threshold, criticality, warn_margin, min_samples, comparison, name, stage, turn)",
     ),
     (p95("stat: p90"), "b.yaml:5: budgets[0].stat: duplicate key"),
     (
@@ -218,12 +218,12 @@ BAD_FILES = [
     ),
     (
         ONE + "  - metric: intent_inference_latency\n    stat: p95\n    threshold: 900ms\n",
-        "b.yaml:5: budgets[1]: duplicate of budgets[0] (same metric, stat and comparison)",
+        "b.yaml:5: budgets[1]: duplicate of budgets[0] (same metric, labels, stage, stat and comparison)",
     ),
     (
         ONE.replace("p95", "p50")
         + "  - metric: intent_inference_latency\n    stat: med\n    threshold: 1s\n",
-        "b.yaml:5: budgets[1]: duplicate of budgets[0] (same metric, stat and comparison)",
+        "b.yaml:5: budgets[1]: duplicate of budgets[0] (same metric, labels, stage, stat and comparison)",
     ),
     # policy
     (ONE + "policy: [1]\n", "b.yaml:5: policy: must be a mapping of policy switches (got a list)"),
@@ -365,7 +365,7 @@ def test_control_characters_are_escaped_in_message() -> None:
 def test_shipped_budgets_file_loads() -> None:
     """The budgets.yaml shipped at the repository root loads and holds the specified table."""
     shipped = load_budgets(SHIPPED)
-    table = {(b.metric, b.stat): (b.threshold, b.criticality) for b in shipped.budgets}
+    table = {(b.title, b.stat): (b.threshold, b.criticality) for b in shipped.budgets}
     assert table == {
         ("intent_inference_latency", "p95"): (800.0, "HIGH"),
         ("step_execution_latency", "p95"): (2000.0, "HIGH"),
@@ -373,6 +373,11 @@ def test_shipped_budgets_file_loads() -> None:
         ("chat_time_to_first_token", "p95"): (500.0, "MEDIUM"),
         ("error_rate", "rate"): (0.01, "CRITICAL"),
         ("http_5xx", "count"): (0.0, "CRITICAL"),
+        ("intent_inference_latency during hold 50", "p95"): (800.0, "HIGH"),
+        ("chat_response_latency during hold 50", "p95"): (1500.0, "MEDIUM"),
+        ("session", "p95"): (12_000.0, "HIGH"),
+        ("session_error_rate", "rate"): (0.02, "CRITICAL"),
+        ("chat_time_to_first_token{turn:>=5}", "p95"): (800.0, "MEDIUM"),
     }
     assert shipped.policy == Policy()
 

@@ -15,6 +15,7 @@ from locust.event import Events
 from agentload.integrations import influx
 from agentload.integrations.influx_settings import InfluxSettings, influx_settings
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed, describe_error
+from agentload.recording.journeys import journey
 from agentload.recording.samples import Sample
 from agentload.settings import Secret
 
@@ -280,3 +281,23 @@ class ApiError(Exception):
 def test_describe_error(exc: BaseException, reason: str, retryable: bool) -> None:
     """Failures are described by type and status only (an exception's text may quote secrets)."""
     assert describe_error(exc) == (reason, retryable)
+
+
+def test_journeys_are_written_as_scenario_journey() -> None:
+    """A journey that ends is a point of scenario `journey`, metric its name; a failed one an error."""
+    _, listener = installed(FakeWriter())
+    listener.on_test_start()
+
+    def run() -> None:
+        with journey("influx_j"):
+            pass
+        with pytest.raises(RuntimeError), journey("influx_j"):
+            raise RuntimeError("boom")
+
+    gevent.spawn(run).join()
+    listener.on_test_stop()
+    listener.on_quitting()
+    lines = [line for batch in listener._writer.batches for line in batch]
+    journeys = [line for line in lines if "scenario=journey" in line and "metric=influx_j" in line]
+    assert any("status_class=ok" in line and "count=1i" in line for line in journeys), journeys
+    assert any("status_class=error" in line and "count=1i" in line for line in journeys), journeys

@@ -330,3 +330,14 @@ def test_stream_format_from_flag_or_environment() -> None:
     with pytest.raises(UsageError, match=r"PLATFORM_STREAM_FORMAT.*'grpc'"):
         config_from_args(parser.parse_args([]), {"PLATFORM_STREAM_FORMAT": "grpc"})
     assert set(ENCODERS) == set(FORMATS)
+
+
+def test_prefill_delays_the_first_token_by_input_tokens() -> None:
+    """At 1,000 ms per 1,000 input tokens, 500 input tokens add 500 ms to the first token only."""
+    fixed = FixedTiming(ttft_ms=20.0, itl_ms=5.0, tokens=3, prefill_ms_per_1k_tokens=1000.0)
+    model = LatencyModel(LatencyParams(), fixed, random.Random(1))
+    assert model.chat_plan(500) == ChatPlan(520.0, (5.0, 5.0))
+    assert model.chat_plan(0) == ChatPlan(20.0, (5.0, 5.0))
+    seeded = LatencyModel(LatencyParams(prefill_ms_per_1k_tokens=500.0), FixedTiming(), random.Random(7))
+    unseeded = LatencyModel(LatencyParams(prefill_ms_per_1k_tokens=0.0), FixedTiming(), random.Random(7))
+    assert seeded.chat_plan(1000).ttft_ms == pytest.approx(unseeded.chat_plan(1000).ttft_ms + 500.0)

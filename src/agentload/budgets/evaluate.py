@@ -88,6 +88,7 @@ from .model import (
     Regression,
     Verdict,
 )
+from .part import part_of_run
 
 PERCENTILES = {"p50": 50, "med": 50, "p90": 90, "p95": 95, "p99": 99}
 AVG_MIN_SAMPLES = 30
@@ -142,6 +143,7 @@ def evaluate(
 
 def evaluate_budget(budget: Budget, snapshot: Snapshot, policy: Policy) -> BudgetResult:
     """The result of one budget: observed value, status, confidence interval and marginal flag."""
+    snapshot = part_of_run(budget, snapshot)
     observation = observe(budget, snapshot, policy)
     needed = budget.min_samples if budget.min_samples is not None else default_min_samples(budget)
     low, high = observation.ci or (None, None)

@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from agentload.recording.journeys import JOURNEY, journey_metrics, journey_of
+from agentload.recording.labels import BOUNDS
 from agentload.recording.metrics import (
     BUILTIN,
     COUNT,
@@ -34,6 +36,7 @@ from agentload.recording.metrics import (
 
 from .errors import BudgetError
 from .model import CRITICALITIES, Budget, BudgetFile, Policy
+from .part import label_values
 from .units import parse_count, parse_duration, parse_margin, parse_number, parse_rate, quote
 
 TREND_STATS = ("p50", "p90", "p95", "p99", "avg", "min", "med", "max")
@@ -53,7 +56,9 @@ BUDGET_KEYS = (
     "min_samples",
     "comparison",
     "name",
+    "stage",
 )
+"""A budget's keys; the labels samples may carry (`labels.BOUNDS`, such as `turn`) are keys too."""
 _POLICY_BOOLEANS = (
     "inconclusive_fails",
     "shed_counts_as_error",
@@ -204,7 +209,7 @@ class _Parser:
         if not isinstance(node, MappingNode):
             expected = "a mapping of metric names to kinds"
             raise self.error(node, "metrics", f"must be {expected} (got {_got(node)})")
-        expected = f"one of {', '.join(KINDS)}"
+        expected = f"one of {', '.join(KINDS)} or {JOURNEY}"
         for key_node, value_node in node.value:
             name = self.scalar(key_node, "metrics", "a metric name")
             key_path = _key_path("metrics", name)
@@ -213,6 +218,9 @@ class _Parser:
             if name in self.declared:
                 raise self.error(key_node, key_path, "duplicate key")
             kind = self.scalar(value_node, key_path, expected)
+            if kind == JOURNEY:
+                self.journey(name, key_node, key_path)
+                continue
             if kind not in KINDS:
                 raise self.error(value_node, key_path, f"must be {expected} (got {quote(kind)})")
             known = self.known.get(name)
@@ -222,6 +230,18 @@ class _Parser:
             twin = scheduled_twin(name, kind)
             if twin:
                 self.known.setdefault(twin, DURATION)
+
+    def journey(self, name: str, node: Node, key_path: str) -> None:
+        """`name: journey` declares the journey's three metrics (see recording/journeys.py)."""
+        if not name.isidentifier():
+            message = f"a journey name must be a word like book_table (got {quote(name)})"
+            raise self.error(node, key_path, message)
+        for metric, kind in zip(journey_metrics(name), (DURATION, DURATION, RATE), strict=True):
+            known = self.known.get(metric)
+            if known is not None and known != kind:
+                raise self.error(node, key_path, f"journey metric {metric} is already a {known} metric")
+            self.known[metric] = kind
+        self.declared[name] = JOURNEY
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -283,23 +303,47 @@ class _Parser:
         seen: dict[tuple[str, str, str], int] = {}
         for index, item in enumerate(items):
             budget = self.budget(item, f"budgets[{index}]")
-            identity = (budget.metric, "p50" if budget.stat == "med" else budget.stat, budget.comparison)
+            stat = "p50" if budget.stat == "med" else budget.stat
+            identity = (budget.series, stat, budget.comparison, budget.stage)
             if identity in seen:
-                message = f"duplicate of budgets[{seen[identity]}] (same metric, stat and comparison)"
+                same = "same metric, labels, stage, stat and comparison"
+                message = f"duplicate of budgets[{seen[identity]}] ({same})"
                 raise self.error(item, f"budgets[{index}]", message)
             seen[identity] = index
             budgets.append(budget)
         return tuple(budgets)
 
     def budget(self, node: Node, key_path: str) -> Budget:
-        entries = self.mapping(node, key_path, BUDGET_KEYS, "a mapping with metric, stat and threshold")
+        allowed = (*BUDGET_KEYS, *sorted(BOUNDS))
+        entries = self.mapping(node, key_path, allowed, "a mapping with metric, stat and threshold")
         metric = self.metric(entries, node, key_path)
         kind = self.known[metric]
         stat = self.stat(entries, node, key_path, kind)
         threshold = self.threshold(entries, node, key_path, kind)
         optional = self.budget_options(entries, key_path)
+        labels = tuple(
+            self.label(entries[key][1], key, f"{key_path}.{key}") for key in entries if key in BOUNDS
+        )
         line = node.start_mark.line + 1
-        return Budget(metric=metric, stat=stat, threshold=threshold, line=line, kind=kind, **optional)
+        return Budget(
+            metric=metric, stat=stat, threshold=threshold, line=line, kind=kind, labels=labels, **optional
+        )
+
+    def label(self, node: Node, key: str, key_path: str) -> tuple[str, str]:
+        """`turn: ">=5"`: a value of the label, or a comparison that matches at least one value."""
+        values = sorted(BOUNDS[key], key=lambda v: (len(v), v))
+        expected = f'a value of {key} ({values[0]} to {values[-1]}) or a range like ">=5"'
+        text = self.scalar(node, key_path, expected)
+        if not label_values(text, BOUNDS, key) or "," in text:
+            raise self.error(node, key_path, f"must be {expected} (got {quote(text)})")
+        return key, text.strip()
+
+    def stage(self, node: Node, key_path: str) -> str:
+        expected = 'a stage label like "hold 50" (the stage names the stress report prints)'
+        value = self.scalar(node, key_path, expected)
+        if not value.strip() or len(value) > _MAX_NAME or not value.isprintable():
+            raise self.error(node, key_path, f"must be {expected} (got {quote(value)})")
+        return value
 
     def required(self, entries: Entries, node: Node, key_path: str, key: str, expected: str) -> Node:
         if key not in entries:
@@ -345,6 +389,7 @@ class _Parser:
             "min_samples": self.min_samples,
             "comparison": self.comparison,
             "name": self.name,
+            "stage": self.stage,
         }
         return {
             key: read(entries[key][1], f"{key_path}.{key}") for key, read in readers.items() if key in entries
@@ -419,10 +464,11 @@ PART_EXAMPLE = "intent_inference_latency.llm (see README, Where the time went)"
 def _unknown_metric(name: str, known: Mapping[str, str]) -> str:
     """Did-you-mean over every known metric, and the declared ones listed (they are the likely typos)."""
     close = difflib.get_close_matches(name, list(known), n=1) if len(name) <= _MAX_SUGGEST else []
-    declared = sorted(n for n in known if n not in BUILTIN and not n.endswith(SCHEDULED_SUFFIX))
+    own = [n for n in known if journey_of(n) is None]  # journeys are named by budgets.yaml or code
+    declared = sorted(n for n in own if n not in BUILTIN and not n.endswith(SCHEDULED_SUFFIX))
     listed = f"; declared: {', '.join(declared)}" if declared else ""
     if close:
         return f"must be a known metric, did you mean {quote(close[0])}? (got {quote(name)}{listed})"
-    whole = [n for n in known if parent_metric(n) == n]
+    whole = [n for n in own if parent_metric(n) == n]
     parts = f", or a request metric's part such as {PART_EXAMPLE}" if len(whole) < len(known) else ""
     return f"must be a known metric: one of {', '.join(whole)}{parts} (got {quote(name)}{listed})"

@@ -50,14 +50,35 @@ class Budget:
     line: int = 0
     kind: str = ""
     """The metric's kind (duration, number, rate, count); looked up from the metric when not given."""
+    stage: str = ""
+    """Judge only the samples of this profile stage (`hold 50`); "" for the whole run."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """Judge only the labeled series whose labels match: (key, matcher) pairs like ("turn", ">=5")."""
 
     def __post_init__(self) -> None:
         if not self.kind:
             object.__setattr__(self, "kind", kind_of(self.metric))
 
     @property
+    def series(self) -> str:
+        """The metric with the labels it names, in k6's sub-metric notation: `m{turn:>=5}`."""
+        if not self.labels:
+            return self.metric
+        return f"{self.metric}{{{','.join(f'{key}:{matcher}' for key, matcher in self.labels)}}}"
+
+    @property
+    def title(self) -> str:
+        """What reports show in their METRIC column: the name, else the series and its stage."""
+        if self.name:
+            return self.name
+        return f"{self.series} during {self.stage}" if self.stage else self.series
+
+    @property
     def label(self) -> str:
-        return self.name or f"{self.metric} {self.stat}"
+        if self.name:
+            return self.name
+        during = f" during {self.stage}" if self.stage else ""
+        return f"{self.series} {self.stat}{during}"
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,11 @@ from gevent.event import Event
 from agentload.integrations.influx_points import IntervalAggregator, OutBuffer, RunTags
 from agentload.integrations.influx_settings import InfluxSettings, add_influx_options, influx_settings
 from agentload.integrations.influx_writer import InfluxWriter, WriteFailed
-from agentload.profiles.arrival import ITERATION_EVENTS, iteration_event
+from agentload.recording import journeys
 from agentload.recording.generator import health_event
+from agentload.recording.samples import Sample
 from agentload.run_context import profile_name
+from agentload.traffic.arrival import ITERATION_EVENTS, iteration_event
 from agentload.traffic.classify import event_sample
 
 __all__ = ["InfluxListener", "InfluxSettings", "add_influx_options", "influx_settings", "install"]
@@ -130,6 +132,11 @@ class InfluxListener:
         if sample is None:  # a custom user's request: the same sample the recorder makes of it
             sample = event_sample(name, response_time or 0.0, exception, response)
         self.aggregator.add_sample(scenario, sample, response_length or 0)
+
+    def on_journey(self, name: str, wall_ms: float, failed: bool) -> None:
+        """A journey is a sample of scenario `journey`, metric its name: failed ones as errors."""
+        outcome, failure = ("error", "journey failed") if failed else ("ok", None)
+        self.aggregator.add_sample("journey", Sample(name, wall_ms, outcome, failure))
 
     def on_iteration_started(self, **_: Any) -> None:
         self.aggregator.iterations += 1
@@ -283,6 +290,7 @@ def _register(environment: Any, listener: InfluxListener) -> None:
         events.test_start.add_listener(lambda **_: listener._run_tags())
         return
     events.request.add_listener(listener.on_request)
+    journeys.watch(listener.on_journey)
     for name, handler in zip(
         ITERATION_EVENTS, (listener.on_iteration_started, listener.on_dropped_iteration), strict=True
     ):

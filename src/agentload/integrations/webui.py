@@ -31,8 +31,9 @@ from typing import Any
 
 from agentload.budgets import evaluate
 from agentload.budgets.model import BudgetFile, BudgetResult
-from agentload.budgets.scope import exercised_by, in_scope
+from agentload.budgets.scope import run_scope
 from agentload.formatting import format_threshold, format_value
+from agentload.profiles import stages
 from agentload.recording import generator
 from agentload.recording.recorder import Snapshot
 
@@ -145,7 +146,8 @@ def current_rows(environment: Any, window_s: float = WINDOW_S) -> list[dict[str,
         return []
     aggregate = run.aggregate  # looked up per call: the plugin replaces it at every test start
     aggregate.merge_wire(run.recorder.drain())  # local runner; a master's recorder is empty
-    budget_file, _ = in_scope(run.budget_file, exercised_by(environment.user_classes))
+    stage_names = stages.stage_names(environment)
+    budget_file, _ = run_scope(run.budget_file, environment.user_classes, stage_names)
     cumulative, window = aggregate.snapshot(), aggregate.window(window_s)
     return [*budget_rows(budget_file, cumulative, window), generator_row(cumulative, window)]
 

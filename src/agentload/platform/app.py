@@ -313,7 +313,8 @@ async def handle_chat(request: web.Request) -> web.StreamResponse:
     reset_if_faulted(request, "chat", fault)
     require_user(request)
     chat = parse_chat_request(await read_json(request, state.config.max_body))
-    plan, request["parts"] = state.chat_parts(state.latency.chat_plan().scaled(state.scale("chat")))
+    planned = state.latency.chat_plan(chat.prompt_tokens())  # prefill: longer input, later first token
+    plan, request["parts"] = state.chat_parts(planned.scaled(state.scale("chat")))
     topic = classify(chat.last_user_text())[0].type
     async with state.admitted(request, "chat"):
         if wants_stream(request, chat):

@@ -32,7 +32,7 @@ from agentload.platform.config import (
     parse_non_negative,
 )
 from agentload.platform.faults import FAULT_LIMITS, OVERLOAD_MODES
-from agentload.platform.latency import FixedTiming
+from agentload.platform.latency import FixedTiming, LatencyParams
 from agentload.platform.streaming import ENCODERS
 
 PROG = "agentload platform"
@@ -121,6 +121,11 @@ def _add_timing_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fixed-ttft-ms", default=None, help="fixed chat time to first token")
     p.add_argument("--fixed-itl-ms", default=None, help="fixed chat gap between tokens")
     p.add_argument("--fixed-tokens", default=None, help="fixed number of chat tokens (>= 1)")
+    p.add_argument(
+        "--prefill-ms-per-1k-tokens",
+        default=None,
+        help="chat time to first token added per 1,000 input tokens (default 500, 0 under fixed chat timing)",
+    )
 
 
 def _add_fault_flags(p: argparse.ArgumentParser) -> None:
@@ -163,7 +168,17 @@ def _fixed_timing(args: argparse.Namespace) -> FixedTiming:
         tokens = int(parse_non_negative("--fixed-tokens", args.fixed_tokens, integer=True))
         if tokens < 1:
             raise ValueError(f"--fixed-tokens {args.fixed_tokens!r} must be >= 1")
-    return FixedTiming(latency, ttft, itl, tokens)
+    return FixedTiming(latency, ttft, itl, tokens, _prefill(args) or 0.0)
+
+
+def _prefill(args: argparse.Namespace) -> float | None:
+    text = args.prefill_ms_per_1k_tokens
+    return None if text is None else parse_non_negative("--prefill-ms-per-1k-tokens", text)
+
+
+def _latency_params(args: argparse.Namespace) -> LatencyParams:
+    prefill = _prefill(args)
+    return LatencyParams() if prefill is None else LatencyParams(prefill_ms_per_1k_tokens=prefill)
 
 
 def _check_ranges(args: argparse.Namespace) -> None:
@@ -200,6 +215,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Platfo
         queue=args.queue,
         max_body=args.max_body,
         async_step_rate=async_rate,
+        latency=_latency_params(args),
         fixed=_fixed_timing(args),
         faults=faults,
         access_log=args.access_log,

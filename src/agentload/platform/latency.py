@@ -6,6 +6,12 @@ platform samples its service times from heavy-tailed log-normal models shaped li
 steps). Defaults are tuned so that intent P95 ~ 300 ms, step P95 ~ 800 ms, full chat P95 ~ 900 ms and a
 typical first token ~ 250 ms (checked by ``tests/unit/test_platform_models.py``). ``FixedTiming``
 replaces the sampled times with constants so that tests and benchmarks are deterministic.
+
+Prefill: a chat answer's first token also waits for the model to read its input, so the time to
+first token grows linearly with the request's input tokens (``ChatRequest.prompt_tokens``, words
+of every message): ``prefill_ms_per_1k_tokens`` per 1,000 of them (default 500 ms for the random
+models, 0 under fixed timing unless set), so later turns of a conversation, which carry the history,
+get their first token later.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class LatencyParams:
     itl_jitter: float = 0.25  # per-token sigma around the stream's gap
     min_tokens: int = 16
     max_tokens: int = 40
+    prefill_ms_per_1k_tokens: float = 500.0  # time to first token added per 1,000 input tokens
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class FixedTiming:
     ttft_ms: float | None = None
     itl_ms: float | None = None
     tokens: int | None = None
+    prefill_ms_per_1k_tokens: float = 0.0
 
     @property
     def chat_fixed(self) -> bool:
@@ -117,20 +125,21 @@ class LatencyModel:
         """Health checks cost nothing unless a fixed latency is configured."""
         return self.fixed.latency_ms.get("health", 0.0)
 
-    def chat_plan(self) -> ChatPlan:
-        """Time to first token and the inter-token gaps of one chat answer."""
+    def chat_plan(self, input_tokens: int = 0) -> ChatPlan:
+        """Time to first token (prefill of `input_tokens` included) and the gaps of one chat answer."""
         if self.fixed.chat_fixed:
-            return self._fixed_chat_plan()
+            return self._fixed_chat_plan(input_tokens * self.fixed.prefill_ms_per_1k_tokens / 1000)
         p, rng = self.params, self.rng
         tokens = rng.randint(p.min_tokens, p.max_tokens)
         stream_gap = p.itl.sample(rng)
         jitter = LogNormal(1.0, p.itl_jitter)
         gaps = tuple(stream_gap * jitter.sample(rng) for _ in range(tokens - 1))
-        return ChatPlan(p.ttft.sample(rng), gaps)
+        prefill = input_tokens * p.prefill_ms_per_1k_tokens / 1000
+        return ChatPlan(p.ttft.sample(rng) + prefill, gaps)
 
-    def _fixed_chat_plan(self) -> ChatPlan:
+    def _fixed_chat_plan(self, prefill_ms: float) -> ChatPlan:
         f = self.fixed
         ttft = f.ttft_ms if f.ttft_ms is not None else f.latency_ms.get("chat", 0.0)
         tokens = f.tokens if f.tokens is not None else 16
         gap = f.itl_ms if f.itl_ms is not None else 0.0
-        return ChatPlan(ttft, (gap,) * (tokens - 1))
+        return ChatPlan(ttft + prefill_ms, (gap,) * (tokens - 1))

@@ -32,7 +32,6 @@ from agentload.budgets.capacity import CapacityResult, StepResult
 from agentload.budgets.evaluate import default_min_samples, evaluate_budget
 from agentload.budgets.model import FAIL, INCONCLUSIVE, Budget, BudgetResult
 from agentload.budgets.scope import exercised_by, in_scope
-from agentload.profiles.arrival import iteration_event
 from agentload.profiles.capacity import CapacitySearch, generator_limit, goodput, needed_seconds, shortfall
 from agentload.profiles.capacity_pace import SETTLE, Pace, live_workers, pace_link, set_pace
 from agentload.profiles.options import time_scale
@@ -41,6 +40,7 @@ from agentload.recording.metrics import DURATION
 from agentload.recording.recorder import Delta, Snapshot
 from agentload.run_context import run_context
 from agentload.settings import CapacitySettings, load_capacity
+from agentload.traffic.arrival import iteration_event
 from agentload.traffic.iteration import begin_iteration
 from agentload.traffic.users import ChatResponse, IntentInference, LoadMix, StepExecution
 

@@ -8,12 +8,15 @@ Durations the spec left open, and why:
   and past it iterations are dropped (counted) rather than queued.
 * load: ramps of 1 min between the specified holds, ramp-down 50 -> 25 -> 0 at 1 min each (16 min).
 * stress: 1 min ramps, 3 min holds at 50, 100 and 200, then 2 min down to 0 (<= 1.7 users/s anywhere).
+* sessions: concurrent agent sessions, 1 min ramps to 10 then 20 held 3 min each, 1 min down (9 min):
+  a session lasts about 10 s, so the 20-session hold gives some 300 sessions.
 """
 
 from __future__ import annotations
 
 from agentload.profiles.schedule import ArrivalRate, RampingUsers, Stage
 from agentload.profiles.shape import ScenarioShape
+from agentload.traffic.sessions import AgentSession
 from agentload.traffic.users import ChatResponse, IntentInference, LoadMix, StepExecution, StressMix
 
 MINUTE = 60.0
@@ -68,6 +71,22 @@ class StressShape(ScenarioShape):
                 Stage(MINUTE, 200),
                 Stage(3 * MINUTE, 200),
                 Stage(2 * MINUTE, 0),
+            )
+        ),
+    }
+
+
+class SessionsShape(ScenarioShape):
+    """Concurrent agent sessions (AgentSession): 10, then 20 at once, each a whole conversation."""
+
+    schedules = {
+        AgentSession: RampingUsers(
+            (
+                Stage(MINUTE, 10),
+                Stage(3 * MINUTE, 10),
+                Stage(MINUTE, 20),
+                Stage(3 * MINUTE, 20),
+                Stage(MINUTE, 0),
             )
         ),
     }

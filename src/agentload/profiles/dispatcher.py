@@ -37,10 +37,10 @@ import gevent
 from locust import User, task
 from locust.dispatch import UsersDispatcher
 
-from agentload.profiles.arrival import SHARE_MESSAGE, register_share_listener, share_book
 from agentload.profiles.options import remember_given_options
 from agentload.profiles.schedule import ArrivalRate, arrival_to_wire, round_half_up
 from agentload.run_context import run_context
+from agentload.traffic.arrival import SHARE_MESSAGE, register_share_listener, share_book
 
 logger = logging.getLogger(__name__)
 

@@ -2,8 +2,10 @@
 
 `samples` turns a classified request into histogram values and counters, `recorder` keeps them per
 process and stage and merges them run-wide, `merge` carries workers' deltas to the master exactly,
-`stages` labels samples with the profile stage they belong to, and `metrics` names every metric
-and its kind (the built-ins, and the `Trend`, `Counter` and `Rate` a locustfile declares).
+`labels` names the bounded labeled series, `journeys` groups a task's requests, and `metrics`
+names every metric and its kind (the built-ins, and the `Trend`, `Counter` and `Rate` a locustfile
+declares). Which profile stage samples belong to is set on the recorder by `profiles/stages.py`:
+recording knows no profile.
 """
 
 from agentload.recording.histogram import Histogram

@@ -10,7 +10,7 @@ labels merges the series whose labels match. The profile stage is not a label: i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _RESERVED = frozenset("{}:,")
 
@@ -39,3 +39,29 @@ def split(name: str) -> tuple[str, dict[str, str]]:
 def base(name: str) -> str:
     """The metric a series belongs to: `m{turn:5}` -> `m`."""
     return name.partition("{")[0]
+
+
+MAX_VALUES = 64
+"""A label may take at most this many values: every value is a series in every process's memory."""
+
+MAX_TURNS = 32
+BOUNDS: dict[str, frozenset[str]] = {"turn": frozenset(str(turn) for turn in range(1, MAX_TURNS + 1))}
+"""The labels samples may carry, each with every value it may take. `turn` is a session's turn
+(1 = the first message, 2 = the first follow-up, ...); `declare_label` adds others."""
+
+
+def declare_label(key: str, values: Iterable[object]) -> None:
+    """Let samples carry label `key` with one of `values`; more than MAX_VALUES is a ValueError."""
+    texts = frozenset(str(value) for value in values)
+    if not texts or len(texts) > MAX_VALUES:
+        raise ValueError(f"label {key!r} must have 1 to {MAX_VALUES} values, got {len(texts)}")
+    labeled("x", {key: next(iter(texts))})  # refuses reserved characters
+    BOUNDS[key] = BOUNDS.get(key, frozenset()) | texts
+
+
+def check_labels(labels: Mapping[str, object]) -> None:
+    """Refuse a label nobody declared or a value outside its bounds (a bug in the user code)."""
+    for key, value in labels.items():
+        allowed = BOUNDS.get(key)
+        if allowed is None or str(value) not in allowed:
+            raise ValueError(f"label {key}={value!r} is not declared (declare_label bounds each label)")

@@ -99,8 +99,10 @@ def ordered_metric_names(names: Iterable[str]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def declare(name: str, kind: str) -> None:
-    """Make `name` a known metric of `kind`; declaring it again with the same kind is harmless."""
+def declare(name: str, kind: str, scheduled: bool = True) -> None:
+    """Make `name` a known metric of `kind`; declaring it again with the same kind is harmless.
+
+    A duration also gets its `_scheduled` twin unless `scheduled` is false (a journey's)."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a metric name must be a non-empty string, got {name!r}")
     if kind not in KINDS:
@@ -110,7 +112,7 @@ def declare(name: str, kind: str) -> None:
         raise ValueError(f"metric {name!r} is already a {known} metric, cannot declare it as {kind}")
     METRICS[name] = kind
     twin = scheduled_twin(name, kind)
-    if twin:
+    if twin and scheduled:
         METRICS.setdefault(twin, DURATION)
 
 
@@ -120,9 +122,15 @@ def scheduled_twin(name: str, kind: str) -> str | None:
 
 
 def declare_all(kinds: Mapping[str, str]) -> None:
-    """Declare every name -> kind of `kinds` (the `metrics:` section of budgets.yaml)."""
+    """Declare every name -> kind of `kinds` (the `metrics:` section of budgets.yaml); kind
+    "journey" declares a journey's three metrics."""
+    from agentload.recording.journeys import JOURNEY, declare_journey  # journeys builds on this module
+
     for name, kind in kinds.items():
-        declare(name, kind)
+        if kind == JOURNEY:
+            declare_journey(name)
+        else:
+            declare(name, kind)
 
 
 def rate_counters(name: str) -> tuple[str, str]:
@@ -136,6 +144,11 @@ _sink: list[Recorder] = []
 def bind(recorder: Recorder) -> None:
     """Send every declared metric's values to `recorder` (the plugin does this at init)."""
     _sink[:] = [recorder]
+
+
+def bound_recorder() -> Recorder | None:
+    """The recorder `bind` set, or None before the plugin's init."""
+    return _sink[0] if _sink else None
 
 
 class _Declared:

@@ -189,13 +189,7 @@ class Aggregate:
         for arrived_at, delta in self._recent:
             if arrived_at >= now - seconds:
                 recent.merge(delta)
-        return Snapshot(
-            histograms=recent.histograms,
-            counters=recent.counters,
-            errors=recent.errors,
-            breakdowns=recent.breakdowns,
-            slowest=recent.slowest,
-        )
+        return snapshot_of(recent)
 
     def total(self) -> Delta:
         whole = Delta()
@@ -220,3 +214,15 @@ class Aggregate:
             breakdowns=whole.breakdowns,
             slowest=whole.slowest,
         )
+
+
+def snapshot_of(delta: Delta, meta: Mapping[str, Any] | None = None) -> Snapshot:
+    """One delta (a stage's, a window's) as a snapshot without stages."""
+    return Snapshot(
+        histograms=delta.histograms,
+        counters=delta.counters,
+        errors=delta.errors,
+        meta=dict(meta or {}),
+        breakdowns=delta.breakdowns,
+        slowest=delta.slowest,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentload.recording.breakdown import parts_of, with_server_total
+from agentload.recording.labels import check_labels, labeled
 from agentload.recording.metrics import SCHEDULED_SUFFIX
 from agentload.recording.recorder import Recorder
 
@@ -34,6 +35,9 @@ class Sample:
     """Wall-clock start (epoch seconds), kept for the slowest requests."""
     server_timing: dict[str, float] | None = None
     """The response's `Server-Timing` entries in ms (`app` is the server's total)."""
+    labels: dict[str, str] | None = None
+    """Bounded labels (`labels.BOUNDS`), e.g. {"turn": "3"}: the sample is also recorded in its
+    labeled series (`metric{turn:3}`), beside the whole metric."""
 
 
 STREAM_FORMAT_PREFIX = "stream_format:"
@@ -41,6 +45,35 @@ STREAM_FORMAT_PREFIX = "stream_format:"
 
 
 def record_sample(recorder: Recorder, sample: Sample) -> None:
+    """Record `sample` in the whole metrics and, when it has labels, in its labeled series too."""
+    _record(recorder, sample)
+    if sample.labels:
+        _record(LabeledSeries(recorder, sample.labels), sample, whole=False)  # type: ignore[arg-type]
+
+
+class LabeledSeries:
+    """A recorder's stand-in that files values and counts under `labeled(name, labels)`.
+
+    Only the metrics' own histograms and counters are labeled: error names, request parts,
+    stream formats and the slowest requests stay with the whole metric.
+    """
+
+    def __init__(self, recorder: Recorder, labels: dict[str, str]) -> None:
+        check_labels(labels)
+        self.recorder = recorder
+        self.labels = labels
+
+    def observe(self, metric: str, value: float) -> None:
+        self.recorder.observe(labeled(metric, self.labels), value)
+
+    def count(self, counter: str, n: int = 1) -> None:
+        self.recorder.count(labeled(counter, self.labels), n)
+
+    def error(self, name: str) -> None:
+        pass
+
+
+def _record(recorder: Recorder, sample: Sample, whole: bool = True) -> None:
     """Turn one sample into histogram values and counters: the only place that mapping lives."""
     recorder.count("requests")
     if sample.outcome == "ok":
@@ -53,9 +86,9 @@ def record_sample(recorder: Recorder, sample: Sample) -> None:
             recorder.observe("chat_tokens_per_second", sample.tokens_per_second)
         for gap in sample.inter_token_ms:
             recorder.observe("chat_inter_token_latency", gap)
-        if sample.server_timing:
+        if sample.server_timing and whole:
             _record_parts(recorder, sample.metric, sample.latency_ms, sample.server_timing)
-        if sample.trace_id is not None:
+        if sample.trace_id is not None and whole:
             recorder.slow_request(
                 sample.metric,
                 sample.latency_ms,
@@ -73,7 +106,7 @@ def record_sample(recorder: Recorder, sample: Sample) -> None:
         recorder.observe("chat_time_to_first_token", sample.ttft_ms)
     if sample.schedule_lag_ms is not None:
         recorder.observe("iteration_schedule_lag", sample.schedule_lag_ms)
-    if sample.stream_format is not None:
+    if sample.stream_format is not None and whole:
         recorder.count(STREAM_FORMAT_PREFIX + sample.stream_format)
 
 

@@ -149,7 +149,7 @@ def budget_row(result: BudgetResult, *, color: bool) -> list[str]:
     ci = format_ci(budget.metric, result.ci_low, result.ci_high)
     return [
         status_label(result.status, color=color),
-        budget.label if budget.name else budget.metric,
+        budget.title,
         budget.stat,
         f"{observed} {ci}".strip(),
         format_threshold(budget.metric, budget.comparison, budget.threshold),

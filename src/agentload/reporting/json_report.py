@@ -24,7 +24,7 @@ from agentload.budgets.explain import Explanation, explain
 from agentload.budgets.model import BudgetResult, Regression, Verdict
 from agentload.recording.counts import error_rate, hard_error_count, ratio, shed_count, stream_formats
 from agentload.recording.generator import health_dict, health_line
-from agentload.recording.metrics import kind_of, ordered_metric_names
+from agentload.recording.metrics import kind_of, ordered_metric_names, rate_counters
 from agentload.recording.recorder import Snapshot
 from agentload.reporting._atomic import write_text_atomic
 from agentload.reporting.summary import incomplete_reasons, summarize
@@ -173,12 +173,27 @@ def stage_entries(snapshot: Snapshot) -> list[dict[str, Any]]:
 
 
 def _rates(snapshot: Snapshot) -> dict[str, float | None]:
+    """The run's error rates, then every declared `Rate` (journey error rates too) seen in the run."""
     requests = snapshot.counter("requests")
-    return {
+    rates = {
         "error_rate": error_rate(snapshot),
         "hard_error_rate": ratio(hard_error_count(snapshot), requests),
         "shed_rate": ratio(shed_count(snapshot), requests),
     }
+    for name in ordered_metric_names(declared_rates(snapshot.counters)):
+        hits, total = rate_counters(name)
+        rates[name] = ratio(snapshot.counter(hits), snapshot.counter(total))
+    return rates
+
+
+def declared_rates(counters: Mapping[str, int]) -> list[str]:
+    """The rates (`Rate`s, journey error rates) whose two counters are among `counters`.
+
+    Found by their counters, not their declaration: a journey opened only inside a task is
+    declared in the workers that ran it, never on the master that writes the report.
+    """
+    names = (name.removesuffix(":total") for name in counters if name.endswith(":total"))
+    return [name for name in names if "{" not in name and rate_counters(name)[0] in counters]
 
 
 def build_report(

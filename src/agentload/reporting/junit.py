@@ -30,10 +30,11 @@ def describe(result: BudgetResult) -> str:
     budget = result.budget
     observed = format_value(budget.metric, result.observed) if result.observed is not None else "no data"
     ci = format_ci(budget.metric, result.ci_low, result.ci_high)
+    during = f" during {budget.stage}" if budget.stage else ""
     subject = (
-        f"{budget.stat}({budget.metric})"
+        f"{budget.stat}({budget.series}){during}"
         if budget.kind in (DURATION, NUMBER)
-        else budget.metric
+        else f"{budget.series}{during}"
     )
     text = (
         f"{subject} = {observed}{' ' + ci if ci else ''}, "

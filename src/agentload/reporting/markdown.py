@@ -45,7 +45,7 @@ def _budget_row(result: BudgetResult) -> str:
     flags += " (generator-bound)" if result.generator_bound else ""
     return _row(
         [
-            budget.label if budget.name else budget.metric,
+            budget.title,
             budget.stat,
             observed,
             format_ci(budget.metric, result.ci_low, result.ci_high) or "-",

@@ -8,9 +8,10 @@ stalled response into a named `timeout` instead of a hung user.
 
 from __future__ import annotations
 
+import json
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,10 @@ class Call:
     body: Any
     headers: dict[str, str]
     stream: bool = False
+    labels: dict[str, str] | None = None
+    """Bounded labels for the sample (a session's `turn`)."""
+    answer: bytes = b""
+    """The response body, once read (not for streams)."""
 
 
 class AgentApi:
@@ -82,6 +87,16 @@ class AgentApi:
         body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location()}
         return self.call(INTENT, body)
 
+    def intents(self, text: str) -> tuple[Sample, list[Any]]:
+        """Classify `text` and return the intents the platform found ([] when the request failed)."""
+        body = {"messages": [{"role": "user", "content": text}], "userLocation": self._location()}
+        call = Call(INTENT, body, self._headers(INTENT.auth))
+        sample = self.send(call)
+        if sample.outcome != OK:
+            return sample, []
+        found = json.loads(call.answer).get("intents")
+        return sample, found if isinstance(found, list) else []
+
     def step(self) -> Sample:
         self._step_index += 1
         body = {
@@ -92,16 +107,23 @@ class AgentApi:
         }
         return self.call(STEP, body)
 
-    def chat(self, text: str, stream: bool = True) -> Sample:
+    def chat(
+        self,
+        text: str,
+        stream: bool = True,
+        history: Sequence[Mapping[str, str]] = (),
+        labels: dict[str, str] | None = None,
+    ) -> Sample:
+        """Ask `text` after the conversation's `history` (earlier user and assistant messages)."""
         body = {
-            "messages": [{"role": "user", "content": text}],
+            "messages": [*history, {"role": "user", "content": text}],
             "userLocation": self._location(),
             "stream": stream,
         }
         headers = self._headers(CHAT.auth)
         if stream:
             headers["Accept"] = "text/event-stream"
-        return self.send(Call(CHAT, body, headers, stream))
+        return self.send(Call(CHAT, body, headers, stream, labels))
 
     def _headers(self, auth: str = "") -> dict[str, str]:
         headers = {"X-Trace-Id": self._random_id()}
@@ -141,6 +163,7 @@ class AgentApi:
             with response:
                 sample = self._judge(call, response, started, deadline, lag_ms)
                 sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
+                sample.labels = call.labels
                 if response.headers is not None:
                     sample.server_timing = server_timing_of(response.headers)
                 response.request_meta["response_time"] = sample.latency_ms
@@ -190,6 +213,7 @@ class AgentApi:
             return self._sample(call, Outcome(ERROR, "timeout"), started, status, lag_ms)
         except Exception as exc:
             return self._sample(call, Outcome(ERROR, failure_name(root_cause(exc))), started, status, lag_ms)
+        call.answer = body
         sent = call.body if isinstance(call.body, dict) else {}  # a JSON body that is an object
         outcome = by_status or classify_body(call.endpoint, status, body, sent)
         return self._sample(call, outcome, started, status, lag_ms)
@@ -232,6 +256,7 @@ class AgentApi:
     def _report_timeout(self, call: Call, started: float, started_at: float, lag_ms: float | None) -> Sample:
         sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
         sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
+        sample.labels = call.labels
         self.client.request_event.fire(
             request_type=call.endpoint.method,
             name=call.endpoint.metric,

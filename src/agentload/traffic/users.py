@@ -5,7 +5,7 @@ Every class here is an ordinary `FastHttpUser` with `@task` methods, so `--show-
 locustfile author subclasses: it gives `self.api` (the platform's endpoints, or any `Endpoint`,
 judged and recorded exactly) and `self.payloads` (the prompt files). When a shape runs a class on an
 `ArrivalRate` schedule, the class's one instance per process becomes the open-model executor and
-runs one of its weighted tasks per scheduled iteration (see `profiles/arrival.py`).
+runs one of its weighted tasks per scheduled iteration (see `traffic/arrival.py`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 import gevent
 from locust import FastHttpUser, between, tag, task
 
-from agentload.profiles.arrival import ArrivalExecutor, arrival_schedule
 from agentload.run_context import run_context
 from agentload.traffic.api import AgentApi
+from agentload.traffic.arrival import ArrivalExecutor, arrival_schedule
 from agentload.traffic.payloads import load_payloads
 from agentload.traffic.stagger import join_batch, start_delay
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentload.profiles.arrival import Epoch, ShareBook, next_owned
 from agentload.profiles.schedule import ArrivalRate, arrival_to_wire
+from agentload.traffic.arrival import Epoch, ShareBook, next_owned
 
 TEN = ArrivalRate(rate=10, duration_s=10, max_concurrency=5)
 

@@ -36,6 +36,12 @@ def stage_plan(environment: Any) -> list[dict[str, Any]]:
     return [{"name": n, "seconds": s} for n, s in stage_windows(profile)]
 
 
+def stage_names(environment: Any) -> list[str]:
+    """The stage labels of the run's profile ([] without one), for budgets that name a stage."""
+    profile = active_profile(environment)
+    return [] if profile is None else [name for name, _ in stage_windows(profile)]
+
+
 def install(environment: Any) -> None:
     """Label the recorder's current stage from test start until test stop."""
     tracker: list[gevent.Greenlet] = []

@@ -1,0 +1,91 @@
+"""The part of a run a budget judges: one profile stage, and the labeled series its labels match.
+
+Pure: a `Snapshot` in, a smaller `Snapshot` out, which the evaluation then reads exactly as it
+reads a whole run. A stage is the key every `Delta` is filed under (`Recorder.stage`), so
+`stage: hold 50` reads that stage's merged delta. Labels select labeled series
+(`chat_time_to_first_token{turn:5}`, see `recording/labels.py`) whose labels all match, and merge
+them back under the metric's own name: `turn: ">=5"` merges turns 5, 6, ... exactly (histograms
+and counters merge without loss).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping
+
+from agentload.recording.histogram import Histogram
+from agentload.recording.labels import split
+from agentload.recording.recorder import Delta, Snapshot, snapshot_of
+
+from .model import Budget
+
+_COMPARISON = re.compile(r"(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)")
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+
+
+def parse_matcher(text: str) -> Callable[[str], bool]:
+    """`">=5"` matches label values 5, 6, ...; `"<3"` 1 and 2; any other text matches itself."""
+    found = _COMPARISON.fullmatch(text.strip())
+    if found is None:
+        return lambda value: value == text
+    compare, bound = _OPERATORS[found.group(1)], float(found.group(2))
+
+    def matches(value: str) -> bool:
+        try:
+            return compare(float(value), bound)
+        except ValueError:
+            return False
+
+    return matches
+
+
+def part_of_run(budget: Budget, snapshot: Snapshot) -> Snapshot:
+    """The samples `budget` judges: its stage's, then only its labels' (the whole run by default)."""
+    part = snapshot
+    if budget.stage:
+        delta = snapshot.stages.get(budget.stage) or Delta()
+        part = snapshot_of(delta, snapshot.meta)
+    if budget.labels:
+        part = _matching(part, budget.labels)
+    return part
+
+
+def _matching(snapshot: Snapshot, labels: tuple[tuple[str, str], ...]) -> Snapshot:
+    """The labeled series whose labels match every (key, matcher), merged under their metric."""
+    matchers = [(key, parse_matcher(text)) for key, text in labels]
+
+    def selected(name: str) -> str | None:
+        metric, values = split(name)
+        ok = values and all(key in values and match(values[key]) for key, match in matchers)
+        return metric if ok else None
+
+    histograms: dict[str, Histogram] = {}
+    for name, histogram in snapshot.histograms.items():
+        metric = selected(name)
+        if metric is not None:
+            histograms.setdefault(metric, Histogram()).merge(histogram)
+    counters: dict[str, int] = {}
+    for name, n in snapshot.counters.items():
+        metric = selected(name)
+        if metric is not None:
+            counters[metric] = counters.get(metric, 0) + n
+    return Snapshot(histograms=histograms, counters=counters, errors={}, meta=snapshot.meta)
+
+
+def label_values(text: str, allowed: Mapping[str, frozenset[str]], key: str) -> list[str]:
+    """The declared values of label `key` that `text` matches (the loader refuses an empty list)."""
+    match = parse_matcher(text)
+    return sorted((value for value in allowed.get(key, ()) if match(value)), key=_natural)
+
+
+def _natural(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
