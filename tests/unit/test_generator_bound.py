@@ -95,7 +95,7 @@ def test_fail_becomes_inconclusive_generator_bound_when_the_lag_can_explain_it()
     result_verdict = verdict(run(3000.0, probed("w1", 1.0, 20.0), probed("w2", 500.0, 99.0)))
     result = result_verdict.results[0]
     assert result.status == INCONCLUSIVE and result.generator_bound
-    assert "generator-bound" in result.message
+    assert "generator-bound" in result.text
     assert result_verdict.exit_code == 3
     (line,) = result_verdict.incomplete
     assert line.startswith("generator-bound:") and "w2: loop lag p99 500 ms, CPU max 99%" in line
@@ -118,7 +118,7 @@ def test_the_rule_is_observed_minus_factor_times_lag_against_the_threshold() -> 
 def test_a_saturated_loop_bounds_nothing() -> None:
     """Lag P99 at 150 ms (saturated): 3 s against 1.1 s is not judged, though 3000 - 10 x 150 > 1100."""
     result = verdict(run(3000.0, probed("local", 150.0, 99.0))).results[0]
-    assert result.status == INCONCLUSIVE and "saturated (loop lag p99 150" in result.message
+    assert result.status == INCONCLUSIVE and "saturated (loop lag p99 150" in result.text
     healthy = verdict(run(3000.0, probed("local", 99.0, 99.0))).results[0]
     assert healthy.status == FAIL  # 99 ms is under the limit: 3000 - 10 x 99 is still over 1100
 
@@ -152,7 +152,7 @@ def test_dropped_iterations_fail_only_on_the_platforms_drops() -> None:
     budget = Budget(metric="dropped_iterations", stat="count", threshold=5.0)
     by_generator = run(1000.0, counters={"dropped_iterations": 40, DROPPED_BY_GENERATOR: 38})
     result = verdict(by_generator, budget).results[0]
-    assert result.status == INCONCLUSIVE and "38 of the drops" in result.message
+    assert result.status == INCONCLUSIVE and "38 of the drops" in result.text
     by_platform = run(1000.0, counters={"dropped_iterations": 40, DROPPED_BY_GENERATOR: 10})
     assert verdict(by_platform, budget).results[0].status == FAIL
 
