@@ -72,7 +72,7 @@ def run_streams(tmp_path: Path, streams: int, rate: int, seconds: int, ttft_ms: 
         )
 
 
-@pytest.mark.generator
+@pytest.mark.quiet
 def test_4000_streams_from_one_core_are_generator_bound_not_a_platform_fail(tmp_path) -> None:
     """4,000 streams saturate one core: the TTFT budget is not FAIL, exit 3, the generator is named."""
     run = run_streams(tmp_path, 4000, 400, 20, 1000)
@@ -87,7 +87,7 @@ def test_4000_streams_from_one_core_are_generator_bound_not_a_platform_fail(tmp_
     assert generator["processes"][0]["cpu_max_percent"] >= 50, generator  # a saturated core, not an idle one
 
 
-@pytest.mark.generator
+@pytest.mark.quiet
 def test_1000_streams_from_one_core_pass_or_warn(tmp_path) -> None:
     """1,000 streams are within one core: the 1.0 s first token is PASS or WARN, exit 0."""
     run = run_streams(tmp_path, 1000, 500, 20, 1000)
@@ -97,7 +97,7 @@ def test_1000_streams_from_one_core_pass_or_warn(tmp_path) -> None:
     assert any(line.startswith("generator: local: loop lag p99") for line in run.stdout.splitlines())
 
 
-@pytest.mark.generator
+@pytest.mark.quiet
 def test_300_streams_against_a_slow_first_token_fail(tmp_path) -> None:
     """A platform that really is slow (1.5 s first token) still FAILs, exit 1: the rule hides nothing."""
     run = run_streams(tmp_path, 300, 300, 15, 1500)
