@@ -109,17 +109,7 @@ def test_300_streams_against_a_slow_first_token_fail(tmp_path) -> None:
 
 def test_a_user_that_blocks_the_event_loop_is_generator_bound(tmp_path) -> None:
     """A blocking sleep in a task delays every response read: INCONCLUSIVE, generator-bound, exit 3."""
-    (tmp_path / "blocking.py").write_text(BLOCKING)
-    (tmp_path / "budgets.yaml").write_text(
-        "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 150ms, min_samples: 20}\n"
-    )
-    with start_platform("--fixed-latency-ms", "intent=50") as platform:
-        run = run_locust(
-            tmp_path / "blocking.py",
-            *("--host", platform.url, "-u", "6", "-r", "6", "-t", "8s"),
-            *("--budgets", str(tmp_path / "budgets.yaml")),
-            report=tmp_path / "report.json",
-        )
+    run = run_blocking(tmp_path, "-u", "6", "-r", "6")
     budget = run.budget("intent_inference_latency")
     assert run.returncode == 3, run.output[-3000:]
     assert budget["status"] == "INCONCLUSIVE" and budget["generator_bound"], budget
@@ -130,17 +120,7 @@ def test_a_user_that_blocks_the_event_loop_is_generator_bound(tmp_path) -> None:
 
 def test_processes_each_probe_their_own_loop_and_the_master_names_the_worst(tmp_path) -> None:
     """`--processes 2`: each worker ships its own lag and CPU; the one with the blocking user is named."""
-    (tmp_path / "blocking.py").write_text(BLOCKING)
-    (tmp_path / "budgets.yaml").write_text(
-        "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 150ms, min_samples: 20}\n"
-    )
-    with start_platform("--fixed-latency-ms", "intent=50") as platform:
-        run = run_locust(
-            tmp_path / "blocking.py",
-            *("--processes", "2", "--host", platform.url, "-u", "7", "-r", "7", "-t", "8s"),
-            *("--budgets", str(tmp_path / "budgets.yaml")),
-            report=tmp_path / "report.json",
-        )
+    run = run_blocking(tmp_path, "--processes", "2", "-u", "7", "-r", "7")
     processes = run.report["generator"]["processes"] if run.report else []
     assert len(processes) == 2 and "local" not in {p["source"] for p in processes}, run.output[-3000:]
     worst, other = processes
@@ -150,3 +130,17 @@ def test_processes_each_probe_their_own_loop_and_the_master_names_the_worst(tmp_
     assert run.returncode == 3 and run.report["generator"]["bound"], run.output[-3000:]
     assert f"({worst['source']}: loop lag p99" in run.report["incomplete"][0]
     assert "--processes 4" in run.report["incomplete"][0]
+
+
+def run_blocking(tmp_path, *users: str):
+    """8 s of the blocking user against a 50 ms intent, budget p95 < 150 ms, with `users` options."""
+    (tmp_path / "blocking.py").write_text(BLOCKING)
+    (tmp_path / "budgets.yaml").write_text(
+        "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 150ms, min_samples: 20}\n"
+    )
+    with start_platform("--fixed-latency-ms", "intent=50") as platform:
+        return run_locust(
+            tmp_path / "blocking.py",
+            *("--host", platform.url, *users, "-t", "8s", "--budgets", str(tmp_path / "budgets.yaml")),
+            report=tmp_path / "report.json",
+        )
