@@ -32,7 +32,7 @@ demo: $(STAMP)
 FUNCTIONAL := tests/unit $(addprefix tests/integration/test_,ci_scripts.py cluster_faults.py \
 	cluster_key.py demo_cli.py fault_matrix.py healthcheck.py hostile_input.py influx_victoria.py \
 	platform_contract.py platform_sdk_events.py profiles_cli.py secrets.py webui_budgets.py \
-	webui_install.py journeys.py sessions.py)
+	webui_install.py journeys.py sessions.py keepalive.py)
 
 test: $(STAMP) $(K6) lint
 	@mkdir -p reports

@@ -5,7 +5,9 @@
 * per request, its start time and the latency the user measured (for the suite's users, the very
   value its histograms record; for a bare user, Locust's `response_time`) and the TTFT when the
   suite measured one; failures are counted, not timed;
-* the locust process's RSS when the test starts (before any user exists), for memory per user.
+* the locust process's RSS when the test starts (before any user exists), for memory per user;
+* every garbage collection from test start: its generation and pause (`gc.callbacks`), so a
+  figure can say how much of its lateness was the collector's.
 
 The harness takes every percentile from these raw values, the same way for bare Locust and the
 suite (Locust's own percentiles are rounded to 2 significant digits). At quit it writes one JSON
@@ -18,6 +20,7 @@ Locust starts each spawn batch at once, so paced users would fire in step; a ran
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -28,7 +31,8 @@ import gevent
 from locust import events
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-STATE: dict[str, Any] = {"at": [], "latency": [], "ttft_at": [], "ttft": [], "errors": 0}
+STATE: dict[str, Any] = {"at": [], "latency": [], "ttft_at": [], "ttft": [], "errors": 0, "gc": []}
+_GC_STARTED: list[float] = []
 
 
 def rss_bytes() -> int:
@@ -54,8 +58,19 @@ def on_request(
         STATE["ttft"].append(sample.ttft_ms)
 
 
+def on_gc(phase: str, info: dict[str, Any]) -> None:
+    """Each collection as [wall-clock start, generation, pause in ms, objects collected]."""
+    if phase == "start":
+        _GC_STARTED[:] = [time.time(), time.perf_counter()]
+    elif _GC_STARTED:
+        at, started = _GC_STARTED
+        pause_ms = (time.perf_counter() - started) * 1000
+        STATE["gc"].append([at, info.get("generation"), pause_ms, info.get("collected")])
+
+
 def on_test_start(**_: Any) -> None:
     STATE["rss_start"], STATE["test_start"] = rss_bytes(), time.time()
+    gc.callbacks.append(on_gc)
 
 
 def on_quitting(**_: Any) -> None:

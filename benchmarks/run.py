@@ -78,7 +78,7 @@ SIZES = {
         pace_s=0.2,
         in_step_rate=0,
         latency_seconds=4,
-        streams=(1000,),
+        streams=(2000, 4000),
         stream_seconds=4,
         plan=Plan(),
         open_rates=(10, 100, 1000),
@@ -95,7 +95,7 @@ SIZES = {
         pace_s=0.2,
         in_step_rate=1000,
         latency_seconds=10,
-        streams=(1000, 5000),
+        streams=(1000, 2000, 3000, 4000, 5000),
         stream_seconds=10,
         plan=Plan(),
         open_rates=(10, 100, 1000),
@@ -112,7 +112,7 @@ NOISE = (
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="smaller sizes: under 3 minutes")
+    size.add_argument("--quick", action="store_true", help="smaller sizes: about 12 minutes")
     size.add_argument("--smoke", action="store_true", help="tiny sizes: proves the harness works end to end")
     p.add_argument("--json", metavar="PATH", help="also write every figure as JSON here")
     p.add_argument(

@@ -27,6 +27,7 @@ from agentload.recording.labels import labeled
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, load_capacity, redact_url
+from agentload.traffic import collector
 from agentload.traffic.arrival import ITERATION_EVENTS, iteration_event
 from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
@@ -143,6 +144,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     stages.install(environment)
     if not isinstance(runner, MasterRunner):  # every process that sends load
         generator.install(environment, enabled=settings.generator_probe)
+        collector.install(environment, enabled=settings.gc_tuning)
     if isinstance(runner, WorkerRunner):
         merge.install_worker(environment)
     elif isinstance(runner, MasterRunner):

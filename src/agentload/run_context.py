@@ -43,7 +43,7 @@ class RunContext:
 
     def snapshot(self, extra_meta: dict[str, Any] | None = None) -> Snapshot:
         """Merge what this process recorded and return the plain-data view of the whole run."""
-        self.aggregate.merge_wire(self.recorder.drain())
+        self.aggregate.merge_deltas(self.recorder.drain_deltas())
         ended = time.time()
         meta = {
             "host": self.settings.safe_base_url,

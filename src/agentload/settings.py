@@ -63,6 +63,9 @@ class Settings:
     generator_probe: bool = True
     """AGENTLOAD_GENERATOR_PROBE=false turns the generator's health probe off: a benchmarking knob
     (it prices the probe); the gate cannot then tell a saturated generator from a slow platform."""
+    gc_tuning: bool = True
+    """AGENTLOAD_GC_TUNING=false keeps CPython's collector defaults in load-sending processes: a
+    benchmarking knob (it prices `traffic.collector`)."""
 
     @property
     def safe_base_url(self) -> str:
@@ -226,6 +229,7 @@ def load(options: Any = None, host: str | None = None, env: Mapping[str, str] | 
         cluster_key=parse_cluster_key(env.get("AGENTLOAD_CLUSTER_KEY"), "AGENTLOAD_CLUSTER_KEY"),
         stream_format=parse_stream_format(stream_format, format_source),
         generator_probe=parse_bool(env.get("AGENTLOAD_GENERATOR_PROBE", "true"), "AGENTLOAD_GENERATOR_PROBE"),
+        gc_tuning=parse_bool(env.get("AGENTLOAD_GC_TUNING", "true"), "AGENTLOAD_GC_TUNING"),
     )
 
 

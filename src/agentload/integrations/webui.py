@@ -145,7 +145,7 @@ def current_rows(environment: Any, window_s: float = WINDOW_S) -> list[dict[str,
     if run is None or run.budget_file is None:
         return []
     aggregate = run.aggregate  # looked up per call: the plugin replaces it at every test start
-    aggregate.merge_wire(run.recorder.drain())  # local runner; a master's recorder is empty
+    aggregate.merge_deltas(run.recorder.drain_deltas())  # local runner; a master's recorder is empty
     stage_names = stages.stage_names(environment)
     budget_file, _ = run_scope(run.budget_file, environment.user_classes, stage_names)
     cumulative, window = aggregate.snapshot(), aggregate.window(window_s)

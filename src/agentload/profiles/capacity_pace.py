@@ -99,7 +99,7 @@ def set_pace(environment: Any, pace: Pace, flush: bool = False) -> list[str]:
     runner = environment.runner
     if not isinstance(runner, MasterRunner):
         if flush:
-            run.aggregate.merge_wire(run.recorder.drain())
+            run.aggregate.merge_deltas(run.recorder.drain_deltas())
         return []
     workers = live_workers(runner)
     link = pace_link(environment)

@@ -126,7 +126,7 @@ def install_local(environment: Any) -> None:
     def flush_forever() -> None:
         while True:
             gevent.sleep(LOCAL_FLUSH_S)
-            run.aggregate.merge_wire(run.recorder.drain())
+            run.aggregate.merge_deltas(run.recorder.drain_deltas())
 
     def on_test_start(**_: Any) -> None:
         flusher.append(gevent.spawn(flush_forever))
@@ -134,7 +134,7 @@ def install_local(environment: Any) -> None:
     def on_test_stop(**_: Any) -> None:
         while flusher:
             flusher.pop().kill(block=False)
-        run.aggregate.merge_wire(run.recorder.drain())
+        run.aggregate.merge_deltas(run.recorder.drain_deltas())
 
     environment.events.test_start.add_listener(on_test_start)
     environment.events.test_stop.add_listener(on_test_stop)

@@ -49,9 +49,12 @@ _ANTHROPIC_TYPES = frozenset(
 MESSAGE_LIMIT = 80  # characters of a producer's error message kept in a failure name
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Chunk:
-    """What one event means for the chat: content, a usage report, the end, an error, or junk."""
+    """What one event means for the chat: content, a usage report, the end, an error, or junk.
+
+    Made for every event of every stream, so slotted and not frozen (a frozen dataclass pays an
+    `object.__setattr__` call per field); nothing changes a chunk once made."""
 
     content: str = ""
     usage_tokens: int | None = None

@@ -17,10 +17,13 @@ import gevent
 from locust import FastHttpUser, between, tag, task
 
 from agentload.run_context import run_context
+from agentload.traffic import keepalive
 from agentload.traffic.api import AgentApi
 from agentload.traffic.arrival import ArrivalExecutor, arrival_schedule
 from agentload.traffic.payloads import load_payloads
 from agentload.traffic.stagger import join_batch, start_delay
+
+keepalive.install()
 
 CHAT_METRICS = (
     "chat_response_latency",
