@@ -64,6 +64,18 @@ def part_of_run(budget: Budget, snapshot: Snapshot) -> Snapshot:
     return part
 
 
+def labels_matcher(labels: tuple[tuple[str, str], ...]) -> Callable[[Mapping[str, str]], bool]:
+    """Whether a series' label values match every (key, matcher) of a budget (none: never)."""
+    matchers = [(key, parse_matcher(text)) for key, text in labels]
+    return lambda values: bool(values) and all(k in values and match(values[k]) for k, match in matchers)
+
+
+def names_series(budget: Budget, name: str) -> bool:
+    """Whether `budget` judges the labeled series `name` (`m{turn:5}` for `m` with `turn: ">=5"`)."""
+    metric, values = split(name)
+    return bool(budget.labels) and metric == budget.metric and labels_matcher(budget.labels)(values)
+
+
 def _window(budget: Budget, snapshot: Snapshot) -> Delta:
     """The merged slots of `budget`'s window (and stage, when it names one)."""
     window = Delta()
@@ -84,12 +96,11 @@ def recording_plan(budget_file: BudgetFile) -> RecordingPlan:
 
 def _matching(snapshot: Snapshot, labels: tuple[tuple[str, str], ...]) -> Snapshot:
     """The labeled series whose labels match every (key, matcher), merged under their metric."""
-    matchers = [(key, parse_matcher(text)) for key, text in labels]
+    matches = labels_matcher(labels)
 
     def selected(name: str) -> str | None:
         metric, values = split(name)
-        ok = values and all(key in values and match(values[key]) for key, match in matchers)
-        return metric if ok else None
+        return metric if matches(values) else None
 
     histograms: dict[str, Histogram] = {}
     for name, histogram in snapshot.histograms.items():
