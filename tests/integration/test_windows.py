@@ -7,15 +7,12 @@ counts add up exactly to the run's. Tolerances are generous because the machine 
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from locust_run import run_locust
+from locust_run import faults_after, run_locust
 
 TWO_CLASSES = """
 from locust import FastHttpUser, constant, task
@@ -44,21 +41,6 @@ budgets:
 """
 
 
-def fast_again_after(platform, seconds: float) -> threading.Thread:
-    """Once the platform sees the first intent, wait `seconds`, then take its 5x slowdown away."""
-
-    def run() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not platform.stats()["requests"].get("intent"):
-            time.sleep(0.05)
-        time.sleep(seconds)
-        platform.set_faults(latency_scale=1)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("processes", [(), ("--processes", "2")], ids=["local", "processes2"])
 def test_an_after_budget_leaves_a_slow_start_out_and_a_user_budget_reads_one_class(
@@ -69,7 +51,7 @@ def test_an_after_budget_leaves_a_slow_start_out_and_a_user_budget_reads_one_cla
     (tmp_path / "b.yaml").write_text(WINDOW_BUDGETS)
     with start_platform("--fixed-latency-ms", "intent=100") as platform:
         platform.set_faults(latency_scale=5)
-        recovering = fast_again_after(platform, 3.0)
+        recovering = faults_after(platform, 3.0, latency_scale=1)
         run = run_locust(
             tmp_path / "s.py", "--host", platform.url, "--budgets", str(tmp_path / "b.yaml"), *processes,
             "-u", "6", "-r", "6", "-t", "12s", report=tmp_path / "r.json",
