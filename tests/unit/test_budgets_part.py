@@ -152,3 +152,34 @@ def test_the_recording_plan_names_every_boundary_and_only_optional_labels() -> N
         "  - {metric: error_rate, threshold: 1%, before: 5m}\n"
     )
     assert recording_plan(budgets) == RecordingPlan(windows=(10.0, 60.0, 300.0), labels=frozenset())
+
+
+def test_a_user_budget_with_too_many_user_classes_is_refused(monkeypatch) -> None:
+    """Past the label bound the `user` label is not declared: a budget naming it is a one-line error."""
+    from agentload.recording import labels
+
+    why = f"70 user classes, a label takes at most {MAX_VALUES} values"
+    monkeypatch.setitem(labels.UNBOUNDED, "user", why)
+    text = "budgets:\n  - {metric: intent_inference_latency, stat: p95, threshold: 1s, user: Chat}\n"
+    with pytest.raises(BudgetError) as caught:
+        parse_budgets(text, "b.yaml")
+    assert str(caught.value) == f"b.yaml:2: budgets[0].user: cannot be judged: {why}"
+
+
+def test_a_user_budget_reads_one_class_and_asks_for_the_label(monkeypatch) -> None:
+    """`user: Planner` merges that class's series only, and puts `user` in the recording plan."""
+    from agentload.recording import labels
+
+    monkeypatch.setitem(labels.BOUNDS, "user", frozenset({"Asker", "Planner"}))
+    recorder = Recorder()
+    for user, latency in (("Asker", 100.0), ("Planner", 300.0), ("Planner", 500.0)):
+        sample = Sample("intent_inference_latency", latency, "ok")
+        sample.labels = {"user": user}
+        record_sample(recorder, sample)
+    aggregate = Aggregate()
+    aggregate.merge_wire(recorder.drain())
+    text = "budgets:\n  - {metric: intent_inference_latency, stat: min, threshold: 1s, user: Planner}\n"
+    budgets = parse_budgets(text)
+    (result,) = evaluate(budgets, aggregate.snapshot()).results[:1]
+    assert (result.observed, result.samples) == (300.0, 2)
+    assert recording_plan(budgets).labels == frozenset({"user"})
