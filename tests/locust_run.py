@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,3 +93,18 @@ def run_chat(tmp_path: Path, host: str, *args: str) -> LocustRun:
     (tmp_path / "budgets.yaml").write_text(CHAT_BUDGETS)
     budgets = ("--budgets", str(tmp_path / "budgets.yaml"))
     return run_locust(tmp_path / "chat.py", "--host", host, *budgets, *args, report=tmp_path / "report.json")
+
+
+def faults_after(platform: Any, seconds: float, **faults: Any) -> threading.Thread:
+    """Once `platform` has seen its first intent, wait `seconds`, then set `faults` (`/_admin/faults`)."""
+
+    def run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not platform.stats()["requests"].get("intent"):
+            time.sleep(0.05)
+        time.sleep(seconds)
+        platform.set_faults(**faults)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

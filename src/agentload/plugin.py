@@ -19,11 +19,12 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 
 from agentload import cluster, gate, profiles, reachability
 from agentload.budgets import BudgetError, load_budgets
+from agentload.budgets.part import recording_plan
 from agentload.integrations import influx, webui
 from agentload.profiles import capacity_pace, stages
 from agentload.profiles.capacity_run import CapacityShape
-from agentload.recording import generator, journeys, merge, metrics
-from agentload.recording.labels import labeled
+from agentload.recording import generator, journeys, merge, metrics, windows
+from agentload.recording.labels import MAX_VALUES, UNBOUNDED, declare_label, labeled
 from agentload.recording.samples import record_sample
 from agentload.run_context import RunContext
 from agentload.settings import SettingsError, load, load_capacity, redact_url
@@ -32,6 +33,7 @@ from agentload.traffic.arrival import ITERATION_EVENTS, iteration_event
 from agentload.traffic.classify import event_sample
 from agentload.traffic.payloads import PayloadError, check_payloads
 from agentload.traffic.streams import FORMATS
+from agentload.traffic.user_label import user_class_name
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         check_payloads(run.data_dir)
     except PayloadError as exc:
         config_error(str(exc))
+    _declare_user_label(environment)
     if not isinstance(runner, WorkerRunner):
         try:
             run.budget_file = load_budgets(settings.budgets_path)
@@ -120,6 +123,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
             run.baseline = gate.read_baseline(settings.baseline)
         except (BudgetError, SettingsError) as exc:
             config_error(str(exc))
+        _share_plan(environment, run)
     environment.agentload = run
     _check_capacity(environment, runner)
     _check_user_options(environment)
@@ -136,6 +140,7 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         _check_reachable(environment, run)
     environment.events.request.add_listener(_recorder_listener(run))
     environment.events.test_start.add_listener(_on_test_start)
+    environment.events.test_stop.add_listener(_on_test_stop)
     _count_iterations(environment, run)
     try:
         profiles.install(environment)
@@ -153,6 +158,22 @@ def on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         merge.install_local(environment)
     cluster.install_worker(environment)
     webui.install(environment)
+
+
+def _declare_user_label(environment: Any) -> None:
+    """The `user` label takes the user classes' names; past the label bound a budget naming it is refused."""
+    names = {user_class.__name__ for user_class in environment.user_classes or ()}
+    try:
+        declare_label("user", names)
+    except ValueError:
+        UNBOUNDED["user"] = f"{len(names)} user classes, a label takes at most {MAX_VALUES} values"
+
+
+def _share_plan(environment: Any, run: RunContext) -> None:
+    """What the budgets ask every process to record; workers get it with the master's options."""
+    run.plan = recording_plan(run.budget_file)
+    if environment.parsed_options is not None:
+        setattr(environment.parsed_options, windows.PLAN_OPTION, run.plan.to_option())
 
 
 def _check_capacity(environment: Any, runner: Any) -> None:
@@ -257,6 +278,10 @@ def _recorder_listener(run: RunContext) -> Any:
         sample = context.get("agentload") if context else None
         if sample is None:
             sample = event_sample(name, response_time, exception, response)
+        if run.plan.labels:  # only what a budget names: `user` costs a labeled series per sample
+            user = user_class_name()
+            if user is not None:
+                sample.labels = {**(sample.labels or {}), "user": user}
         record_sample(recorder, sample)
         journeys.note_request(sample.outcome == "ok", sample.latency_ms, sample.trace_id)
 
@@ -283,11 +308,21 @@ def _count_iterations(environment: Any, run: RunContext) -> None:
 def _on_test_start(environment: Any, **_: Any) -> None:
     run: RunContext = environment.agentload
     if isinstance(environment.runner, WorkerRunner):
-        # The master's custom options (time scale, timeouts) and host arrive with the spawn message.
+        # The master's custom options (time scale, timeouts, the plan) and host arrive with the spawn message.
         run.settings = load(environment.parsed_options, environment.host)
+        shared = getattr(environment.parsed_options, windows.PLAN_OPTION, None)
+        run.plan = windows.RecordingPlan.from_option(shared)
     run.recorder.drain()
     run.aggregate = type(run.aggregate)()
     run.started_at = time.time()
+    run.window_timer = windows.follow(run.recorder, run.plan.windows, run.settings.time_scale)
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    run: RunContext = environment.agentload
+    if run.window_timer is not None:
+        run.window_timer.kill(block=False)
+        run.window_timer = None
 
 
 @events.quitting.add_listener

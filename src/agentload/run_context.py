@@ -16,6 +16,7 @@ from typing import Any
 
 from agentload.budgets.model import BudgetFile
 from agentload.recording.recorder import Aggregate, Recorder, Snapshot
+from agentload.recording.windows import RecordingPlan
 from agentload.settings import Settings, load
 
 
@@ -28,6 +29,10 @@ class RunContext:
     data_dir: str | None = field(default_factory=lambda: os.environ.get("AGENTLOAD_DATA_DIR") or None)
     started_at: float | None = None
     baseline: dict[str, Any] | None = None
+    plan: RecordingPlan = field(default_factory=RecordingPlan)
+    """What the budgets ask every process to record (window boundaries, optional labels)."""
+    window_timer: Any = None
+    """The greenlet moving the recorder's window slot (`recording/windows.py`) during a test."""
     interrupted: str | None = None
     """The signal (SIGTERM, SIGINT) that cut the run short."""
     users_given: bool | None = None

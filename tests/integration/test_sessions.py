@@ -7,15 +7,13 @@ tolerances are generous because the machine is shared.
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 
 import pytest
 
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from locust_run import run_locust
+from locust_run import faults_after, run_locust
 
 PREFILL = (
     "--fixed-latency-ms", "intent=5,step=5", "--fixed-ttft-ms", "20", "--fixed-tokens", "10",
@@ -84,21 +82,6 @@ budgets:
 """
 
 
-def slow_down_after(platform, seconds: float) -> threading.Thread:
-    """Once the platform sees the first intent, wait `seconds`, then make it 5x slower."""
-
-    def run() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not platform.stats()["requests"].get("intent"):
-            time.sleep(0.05)
-        time.sleep(seconds)
-        platform.set_faults(latency_scale=5)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("processes", [(), ("--processes", "2")], ids=["local", "processes2"])
 def test_a_platform_slowed_in_one_stage_fails_that_stage_only(tmp_path, processes) -> None:
@@ -106,7 +89,7 @@ def test_a_platform_slowed_in_one_stage_fails_that_stage_only(tmp_path, processe
     (tmp_path / "s.py").write_text(STAGED)
     (tmp_path / "b.yaml").write_text(STAGE_BUDGETS)
     with start_platform("--fixed-latency-ms", "intent=100") as platform:
-        slowing = slow_down_after(platform, 10.5)
+        slowing = faults_after(platform, 10.5, latency_scale=5)
         run = run_locust(
             tmp_path / "s.py", "--host", platform.url, "--budgets", str(tmp_path / "b.yaml"), *processes,
             report=tmp_path / "r.json",
@@ -117,6 +100,7 @@ def test_a_platform_slowed_in_one_stage_fails_that_stage_only(tmp_path, processe
     assert (calm["status"], slow["status"]) == ("PASS", "FAIL"), run.report["budgets"]
     assert calm["observed"] == pytest.approx(100, abs=30) and slow["observed"] >= 400
     assert "intent p50 during slow" in run.stdout
+    assert not [name for name in run.report["metrics"] if "user:" in name]  # no budget names `user`
 
 
 def test_a_session_longer_than_the_turn_label_allows_is_exit_2(tmp_path) -> None:

@@ -70,7 +70,8 @@ BAD_FILES = [
     (
         p95("metirc: x"),
         'b.yaml:5: budgets[0].metirc: unknown key, did you mean "metric"? (expected one of: metric, '
-        "stat, threshold, criticality, warn_margin, min_samples, comparison, name, stage, turn)",
+        "stat, threshold, criticality, warn_margin, min_samples, comparison, name, stage, after, before, "
+        "turn)",
     ),
     (p95("stat: p90"), "b.yaml:5: budgets[0].stat: duplicate key"),
     (
@@ -218,12 +219,14 @@ BAD_FILES = [
     ),
     (
         ONE + "  - metric: intent_inference_latency\n    stat: p95\n    threshold: 900ms\n",
-        "b.yaml:5: budgets[1]: duplicate of budgets[0] (same metric, labels, stage, stat and comparison)",
+        "b.yaml:5: budgets[1]: duplicate of budgets[0] "
+        "(same metric, labels, stage, window, stat and comparison)",
     ),
     (
         ONE.replace("p95", "p50")
         + "  - metric: intent_inference_latency\n    stat: med\n    threshold: 1s\n",
-        "b.yaml:5: budgets[1]: duplicate of budgets[0] (same metric, labels, stage, stat and comparison)",
+        "b.yaml:5: budgets[1]: duplicate of budgets[0] "
+        "(same metric, labels, stage, window, stat and comparison)",
     ),
     # policy
     (ONE + "policy: [1]\n", "b.yaml:5: policy: must be a mapping of policy switches (got a list)"),

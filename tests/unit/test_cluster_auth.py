@@ -64,8 +64,9 @@ def test_report_tag_survives_the_msgpack_round_trip() -> None:
 def test_tampered_report_fails() -> None:
     """Changing one count in the payload breaks the tag."""
     data, tag = signed()
-    stage = next(iter(data))
-    data[stage]["c"]["requests"] = 3000
+    (slots,) = data.values()
+    (delta,) = slots.values()
+    delta["c"]["requests"] = 3000
     assert auth.check_report(KEY, "stats", WORKER, "c" * 64, data, tag, 0) == (
         "stats report with a bad cluster key tag"
     )

@@ -273,3 +273,24 @@ def test_server_timing_parts_share_one_line_per_endpoint() -> None:
         ),
         "intent_inference_latency parts..: avg llm=60ms db=10ms other=10ms client=30ms app=80ms",
     ]
+
+
+def test_labeled_series_are_folded_to_those_a_budget_names() -> None:
+    """Whole metrics always print; of the labeled series only turns 5-6 (named by a budget) do, the rest
+    are counted in one pointer line."""
+    ttft = {f"chat_time_to_first_token{{turn:{turn}}}": hist(100.0 * turn) for turn in range(1, 7)}
+    snapshot = Snapshot(
+        histograms={"chat_time_to_first_token": hist(100.0), **ttft, "generator_cpu{source:local}": hist(2)},
+        counters={"requests": 6},
+        errors={},
+    )
+    turns = result(PASS, metric="chat_time_to_first_token", labels=(("turn", ">=5"),))
+    text = render_summary(snapshot, verdict(turns), color=False)
+    shown = {line.split(".")[0] for line in text.splitlines() if re.match(r"^\S+\.{2,}: ", line)}
+    assert shown == {
+        "chat_time_to_first_token",
+        "chat_time_to_first_token{turn:5}",
+        "chat_time_to_first_token{turn:6}",
+        "error_rate",
+    }
+    assert "5 labeled series not named by a budget: in the JSON report" in text

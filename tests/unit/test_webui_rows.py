@@ -114,3 +114,20 @@ def test_failing_row_explains_where_the_time_went() -> None:
     detail = rows["step_execution_latency"]["detail"]
     assert rows["step_execution_latency"]["status"] == FAIL
     assert "where the time went: tool 9" in detail and detail.endswith("slowest: 149ms trace t49")
+
+
+def test_a_window_budget_row_is_judged_on_its_window() -> None:
+    """`after: 10s` in the Budgets tab: its own label, and only the samples recorded after 10 s."""
+    from agentload.recording.recorder import Aggregate, Recorder
+    from agentload.recording.samples import Sample, record_sample
+
+    recorder, aggregate = Recorder(), Aggregate()
+    for slot, latency in ((0.0, 900.0), (10.0, 100.0)):
+        recorder.slot = slot
+        for _ in range(5):
+            record_sample(recorder, Sample("intent_inference_latency", latency, "ok"))
+    aggregate.merge_wire(recorder.drain())
+    text = "budgets:\n  - {metric: intent_inference_latency, stat: max, threshold: 500ms, after: 10s}\n"
+    (row, _) = budget_rows(parse_budgets(text), aggregate.snapshot(), aggregate.window(60.0))
+    assert row["budget"] == "intent_inference_latency max after 10s"
+    assert (row["status"], row["samples"]) == (PASS, 5)

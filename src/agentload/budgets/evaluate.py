@@ -207,7 +207,8 @@ def _no_samples_reason(budget: Budget, needed: int, snapshot: Snapshot, policy: 
             f"no successful samples to measure ({failed} of {requests} requests failed), "
             f"{max(needed, 1)} needed"
         )
-    return f"no samples, {max(needed, 1)} needed"
+    where = budget.part if budget.windowed else ""  # a window past the run's end has none
+    return f"no samples{where}, {max(needed, 1)} needed"
 
 
 def default_min_samples(budget: Budget) -> int:

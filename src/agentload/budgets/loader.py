@@ -20,7 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from agentload.recording.journeys import JOURNEY, journey_metrics, journey_of
-from agentload.recording.labels import BOUNDS
+from agentload.recording.labels import BOUNDS, UNBOUNDED
 from agentload.recording.metrics import (
     BUILTIN,
     COUNT,
@@ -57,6 +57,8 @@ BUDGET_KEYS = (
     "comparison",
     "name",
     "stage",
+    "after",
+    "before",
 )
 """A budget's keys; the labels samples may carry (`labels.BOUNDS`, such as `turn`) are keys too."""
 _POLICY_BOOLEANS = (
@@ -304,9 +306,9 @@ class _Parser:
         for index, item in enumerate(items):
             budget = self.budget(item, f"budgets[{index}]")
             stat = "p50" if budget.stat == "med" else budget.stat
-            identity = (budget.series, stat, budget.comparison, budget.stage)
+            identity = (budget.series, stat, budget.comparison, budget.part)
             if identity in seen:
-                same = "same metric, labels, stage, stat and comparison"
+                same = "same metric, labels, stage, window, stat and comparison"
                 message = f"duplicate of budgets[{seen[identity]}] ({same})"
                 raise self.error(item, f"budgets[{index}]", message)
             seen[identity] = index
@@ -314,7 +316,7 @@ class _Parser:
         return tuple(budgets)
 
     def budget(self, node: Node, key_path: str) -> Budget:
-        allowed = (*BUDGET_KEYS, *sorted(BOUNDS))
+        allowed = (*BUDGET_KEYS, *sorted(BOUNDS.keys() | UNBOUNDED.keys()))
         entries = self.mapping(node, key_path, allowed, "a mapping with metric, stat and threshold")
         metric = self.metric(entries, node, key_path)
         kind = self.known[metric]
@@ -322,15 +324,23 @@ class _Parser:
         threshold = self.threshold(entries, node, key_path, kind)
         optional = self.budget_options(entries, key_path)
         labels = tuple(
-            self.label(entries[key][1], key, f"{key_path}.{key}") for key in entries if key in BOUNDS
+            self.label(entries[key][1], key, f"{key_path}.{key}")
+            for key in entries
+            if key in BOUNDS or key in UNBOUNDED
         )
         line = node.start_mark.line + 1
+        before = optional.get("before")
+        if before is not None and before <= optional.get("after", 0.0):
+            message = f"must be later than after (got {quote(entries['before'][1].value)})"
+            raise self.error(entries["before"][1], f"{key_path}.before", message)
         return Budget(
             metric=metric, stat=stat, threshold=threshold, line=line, kind=kind, labels=labels, **optional
         )
 
     def label(self, node: Node, key: str, key_path: str) -> tuple[str, str]:
         """`turn: ">=5"`: a value of the label, or a comparison that matches at least one value."""
+        if key in UNBOUNDED:
+            raise self.error(node, key_path, f"cannot be judged: {UNBOUNDED[key]}")
         values = sorted(BOUNDS[key], key=lambda v: (len(v), v))
         expected = f'a value of {key} ({values[0]} to {values[-1]}) or a range like ">=5"'
         text = self.scalar(node, key_path, expected)
@@ -344,6 +354,18 @@ class _Parser:
         if not value.strip() or len(value) > _MAX_NAME or not value.isprintable():
             raise self.error(node, key_path, f"must be {expected} (got {quote(value)})")
         return value
+
+    def window_bound(self, node: Node, key_path: str) -> float:
+        """`after: 60s`: seconds since test start (on the profile's clock, as stage durations are)."""
+        expected = "a time since test start like 60s"
+        text = self.scalar(node, key_path, expected)
+        try:
+            seconds = parse_duration(text) / 1000
+        except ValueError:
+            seconds = -1.0
+        if seconds < 0 or (seconds == 0 and key_path.endswith(".before")):
+            raise self.error(node, key_path, f"must be {expected} (got {quote(text)})")
+        return seconds
 
     def required(self, entries: Entries, node: Node, key_path: str, key: str, expected: str) -> Node:
         if key not in entries:
@@ -390,6 +412,8 @@ class _Parser:
             "comparison": self.comparison,
             "name": self.name,
             "stage": self.stage,
+            "after": self.window_bound,
+            "before": self.window_bound,
         }
         return {
             key: read(entries[key][1], f"{key_path}.{key}") for key, read in readers.items() if key in entries

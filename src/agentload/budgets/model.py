@@ -54,6 +54,10 @@ class Budget:
     """Judge only the samples of this profile stage (`hold 50`); "" for the whole run."""
     labels: tuple[tuple[str, str], ...] = ()
     """Judge only the labeled series whose labels match: (key, matcher) pairs like ("turn", ">=5")."""
+    after: float = 0.0
+    """Judge only the samples recorded this many seconds (profile clock) after test start or later."""
+    before: float | None = None
+    """...and before this many seconds; None: until the end of the run."""
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -67,18 +71,29 @@ class Budget:
         return f"{self.metric}{{{','.join(f'{key}:{matcher}' for key, matcher in self.labels)}}}"
 
     @property
+    def windowed(self) -> bool:
+        return self.after > 0 or self.before is not None
+
+    @property
+    def part(self) -> str:
+        """The part of the run it judges, as reports say it: ` during hold 50 after 60s`, or ""."""
+        text = f" during {self.stage}" if self.stage else ""
+        if self.after > 0 and self.before is not None:
+            return f"{text} from {self.after:g}s to {self.before:g}s"
+        if self.after > 0:
+            text += f" after {self.after:g}s"
+        if self.before is not None:
+            text += f" before {self.before:g}s"
+        return text
+
+    @property
     def title(self) -> str:
-        """What reports show in their METRIC column: the name, else the series and its stage."""
-        if self.name:
-            return self.name
-        return f"{self.series} during {self.stage}" if self.stage else self.series
+        """What reports show in their METRIC column: the name, else the series and its part of the run."""
+        return self.name or f"{self.series}{self.part}"
 
     @property
     def label(self) -> str:
-        if self.name:
-            return self.name
-        during = f" during {self.stage}" if self.stage else ""
-        return f"{self.series} {self.stat}{during}"
+        return self.name or f"{self.series} {self.stat}{self.part}"
 
 
 @dataclass(frozen=True)

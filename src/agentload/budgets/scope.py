@@ -18,6 +18,7 @@ from agentload.recording.journeys import journey_of
 from agentload.recording.metrics import BUILTIN, DURATION, NUMBER, SCHEDULED_SUFFIX, parent_metric
 
 from .model import Budget, BudgetFile
+from .part import SAMPLE_LABELS
 
 GENERATOR_METRICS = frozenset({"iteration_schedule_lag", "generator_loop_lag", "generator_cpu"})
 """The generator's own measurements: every run has them, whatever requests its users send."""
@@ -32,8 +33,10 @@ def exercised_by(user_classes: Iterable[type] | None) -> set[str] | None:
 
 
 def labels_of(user_classes: Iterable[type] | None) -> set[str]:
-    """The label keys the users say their samples carry (`labels`, e.g. AgentSession's `turn`)."""
-    return {key for user_class in user_classes or () for key in getattr(user_class, "labels", ())}
+    """The label keys the users say their samples carry (`labels`, e.g. AgentSession's `turn`),
+    and those the plugin gives any sample (`user`)."""
+    declared = {key for user_class in user_classes or () for key in getattr(user_class, "labels", ())}
+    return declared | SAMPLE_LABELS
 
 
 def run_scope(

@@ -57,22 +57,18 @@ class LoadShape(ScenarioShape):
     }
 
 
+def ramp_and_hold(levels: tuple[int, ...], down_s: float) -> RampingUsers:
+    """Each level of users reached in a minute and held three, then down to none in `down_s`."""
+    stages = [stage for users in levels for stage in (Stage(MINUTE, users), Stage(3 * MINUTE, users))]
+    return RampingUsers((*stages, Stage(down_s, 0)))
+
+
 class StressShape(ScenarioShape):
     """Find the breaking point: 50 -> 100 -> 200 users, stress-weighted mix."""
 
     find_breaking_point = True
     schedules = {
-        StressMix: RampingUsers(
-            (
-                Stage(MINUTE, 50),
-                Stage(3 * MINUTE, 50),
-                Stage(MINUTE, 100),
-                Stage(3 * MINUTE, 100),
-                Stage(MINUTE, 200),
-                Stage(3 * MINUTE, 200),
-                Stage(2 * MINUTE, 0),
-            )
-        ),
+        StressMix: ramp_and_hold((50, 100, 200), down_s=2 * MINUTE),
     }
 
 
@@ -80,13 +76,5 @@ class SessionsShape(ScenarioShape):
     """Concurrent agent sessions (AgentSession): 10, then 20 at once, each a whole conversation."""
 
     schedules = {
-        AgentSession: RampingUsers(
-            (
-                Stage(MINUTE, 10),
-                Stage(3 * MINUTE, 10),
-                Stage(MINUTE, 20),
-                Stage(3 * MINUTE, 20),
-                Stage(MINUTE, 0),
-            )
-        ),
+        AgentSession: ramp_and_hold((10, 20), down_s=MINUTE),
     }

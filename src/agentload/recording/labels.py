@@ -50,6 +50,10 @@ BOUNDS: dict[str, frozenset[str]] = {"turn": frozenset(str(turn) for turn in ran
 (1 = the first message, 2 = the first follow-up, ...); `declare_label` adds others."""
 
 
+UNBOUNDED: dict[str, str] = {}
+"""Labels that could not be bounded, with why ("70 user classes, ..."): a budget naming one is refused."""
+
+
 def declare_label(key: str, values: Iterable[object]) -> None:
     """Let samples carry label `key` with one of `values`; more than MAX_VALUES is a ValueError."""
     texts = frozenset(str(value) for value in values)

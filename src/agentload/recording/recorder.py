@@ -1,8 +1,9 @@
 """Per-process recording and run-wide merging: `Recorder` → drained deltas → `Aggregate` → `Snapshot`.
 
 A `Recorder` lives in every process and holds what was recorded since it was last drained, per
-stage; an `Aggregate` (on the master, or the local runner) merges drained deltas in wire form and
-produces `Snapshot`s, the plain data the verdict and the reporters read.
+part of the run: the profile stage and the time-window slot (`recording/windows.py`); an
+`Aggregate` (on the master, or the local runner) merges drained deltas in wire form and produces
+`Snapshot`s, the plain data the verdict and the reporters read.
 """
 
 from __future__ import annotations
@@ -70,23 +71,50 @@ def _add_counts(into: dict[str, int], counts: Mapping[str, int]) -> None:
         into[key] = into.get(key, 0) + n
 
 
-class Recorder:
-    """Per-process sink for samples, kept per stage, drained into an `Aggregate` by the owner.
+Part = tuple[str, float]
+"""Where a delta is filed: (profile stage, time-window slot), the slot being the window boundary
+(seconds on the profile's clock) last passed, 0.0 before the first one."""
 
-    `stage` is set by whoever knows the schedule (the profile); samples go into the current one.
+
+class Recorder:
+    """Per-process sink for samples, kept per stage and window slot, drained into an `Aggregate`.
+
+    `stage` is set by whoever knows the schedule (the profile), `slot` by the window timer
+    (`recording/windows.py`); samples go into the current part. The current part's delta is
+    cached, so the hot path pays one attribute read, whatever the number of parts.
     """
 
     def __init__(self, source: str = "local", keep: int = DEFAULT_KEEP) -> None:
-        self.stage = ""
+        self._stage = ""
+        self._slot = 0.0
         self.source = source
         """Who records here: "local", or the worker's client id (named with each slow request)."""
         self.keep = keep
-        self._pending: dict[str, Delta] = {}
+        self._pending: dict[Part, Delta] = {}
+        self._current: Delta | None = None
+
+    @property
+    def stage(self) -> str:
+        return self._stage
+
+    @stage.setter
+    def stage(self, stage: str) -> None:
+        if stage != self._stage:
+            self._stage, self._current = stage, None
+
+    @property
+    def slot(self) -> float:
+        return self._slot
+
+    @slot.setter
+    def slot(self, slot: float) -> None:
+        if slot != self._slot:
+            self._slot, self._current = slot, None
 
     def _delta(self) -> Delta:
-        delta = self._pending.get(self.stage)
+        delta = self._current
         if delta is None:
-            delta = self._pending[self.stage] = Delta()
+            delta = self._current = self._pending.setdefault((self._stage, self._slot), Delta())
         return delta
 
     def observe(self, metric: str, value: float) -> None:
@@ -128,15 +156,20 @@ class Recorder:
         if latency_ms > kept.floor:
             kept.offer(Exemplar(latency_ms, started_at, trace_id, status, self.source, server_timing))
 
-    def drain_deltas(self) -> dict[str, Delta]:
-        """Hand over everything recorded so far, per stage, and start afresh (the local runner's
-        flush: no wire form, whose per-bucket lists cost a busy loop ~20 ms a second)."""
-        pending, self._pending = self._pending, {}
-        return {stage: delta for stage, delta in pending.items() if not delta.is_empty()}
+    def drain_deltas(self) -> dict[Part, Delta]:
+        """Hand over everything recorded so far, per (stage, slot), and start afresh (the local
+        runner's flush: no wire form, whose per-bucket lists cost a busy loop ~20 ms a second)."""
+        pending, self._pending, self._current = self._pending, {}, None
+        return {part: delta for part, delta in pending.items() if not delta.is_empty()}
 
     def drain(self) -> dict[str, dict[str, Any]]:
-        """The same in wire form, for a worker's report to its master."""
-        return {stage: delta.to_wire() for stage, delta in self.drain_deltas().items()}
+        """The same in wire form, {stage: {slot: delta}}, for a worker's report to its master.
+
+        The slot is a string (`repr` of its float, exact): msgpack maps want string keys."""
+        drained: dict[str, dict[str, Any]] = {}
+        for (stage, slot), delta in self.drain_deltas().items():
+            drained.setdefault(stage, {})[repr(slot)] = delta.to_wire()
+        return drained
 
 
 @dataclass(frozen=True)
@@ -147,6 +180,8 @@ class Snapshot:
     counters: Mapping[str, int]
     errors: Mapping[str, int]
     stages: Mapping[str, Delta] = field(default_factory=dict)
+    slots: Mapping[Part, Delta] = field(default_factory=dict)
+    """Each (stage, window slot)'s own delta, for budgets on a time window (`after: 60s`)."""
     incomplete: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     breakdowns: Mapping[str, Breakdown] = field(default_factory=dict)
@@ -162,7 +197,7 @@ class Snapshot:
 
 
 class Aggregate:
-    """Merges drained deltas from every process, in arrival order, per stage.
+    """Merges drained deltas from every process, in arrival order, per stage and window slot.
 
     It also keeps the deltas of the last `RECENT_S` seconds, so live views (the web UI's Budgets
     tab) can show a statistic over a recent window as well as cumulatively.
@@ -171,18 +206,23 @@ class Aggregate:
     RECENT_S = 120.0
 
     def __init__(self) -> None:
-        self.stages: dict[str, Delta] = {}
+        self.parts: dict[Part, Delta] = {}
         self.incomplete: list[str] = []
         self._recent: deque[tuple[float, Delta]] = deque()
 
     def merge_wire(self, drained: Mapping[str, Mapping[str, Any]], now: float | None = None) -> None:
-        self.merge_deltas({stage: Delta.from_wire(wire) for stage, wire in drained.items()}, now)
+        deltas = {
+            (stage, float(slot)): Delta.from_wire(wire)
+            for stage, slots in drained.items()
+            for slot, wire in slots.items()
+        }
+        self.merge_deltas(deltas, now)
 
-    def merge_deltas(self, drained: Mapping[str, Delta], now: float | None = None) -> None:
+    def merge_deltas(self, drained: Mapping[Part, Delta], now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         arrived = Delta()
-        for stage, delta in drained.items():
-            self.stages.setdefault(stage, Delta()).merge(delta)
+        for part, delta in drained.items():
+            self.parts.setdefault(part, Delta()).merge(delta)
             arrived.merge(delta)
         if not arrived.is_empty():
             self._recent.append((now, arrived))
@@ -198,24 +238,35 @@ class Aggregate:
                 recent.merge(delta)
         return snapshot_of(recent)
 
+    @property
+    def stages(self) -> dict[str, Delta]:
+        """Each stage's delta, its window slots merged (fresh copies)."""
+        stages: dict[str, Delta] = {}
+        for (stage, _), delta in self.parts.items():
+            stages.setdefault(stage, Delta()).merge(delta)
+        return stages
+
     def total(self) -> Delta:
         whole = Delta()
-        for delta in self.stages.values():
+        for delta in self.parts.values():
             whole.merge(delta)
         return whole
 
     def snapshot(self, meta: Mapping[str, Any] | None = None) -> Snapshot:
-        whole = self.total()
-        stages = {}
-        for name, delta in self.stages.items():
-            copy = Delta()
+        stages = self.stages
+        whole = Delta()
+        for delta in stages.values():
+            whole.merge(delta)
+        slots = {}
+        for part, delta in self.parts.items():
+            slots[part] = copy = Delta()
             copy.merge(delta)
-            stages[name] = copy
         return Snapshot(
             histograms=whole.histograms,
             counters=whole.counters,
             errors=whole.errors,
             stages=stages,
+            slots=slots,
             incomplete=tuple(self.incomplete),
             meta=dict(meta or {}),
             breakdowns=whole.breakdowns,

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from agentload.budgets.model import FAIL, INCONCLUSIVE, PASS, WARN, BudgetResult, Verdict
+from agentload.budgets.part import names_series
 from agentload.formatting import (
     format_ci,
     format_duration,
@@ -103,6 +104,18 @@ def parts_line(names: Sequence[str], summaries: dict[str, dict]) -> str:
 def _rate_text(events: int, requests: int) -> str:
     """`0.00% (0/1000)`, as k6 prints a rate."""
     return f"{format_percent(events / requests if requests else 0.0)} ({events}/{requests})"
+
+
+def folded(summaries: dict[str, dict], verdict: Verdict) -> tuple[dict[str, dict], int]:
+    """The whole metrics and the labeled series a budget names; and how many labeled series are left
+    out (every one is in the JSON report): a run with many labels keeps a short console."""
+    budgets = [result.budget for result in verdict.results if result.budget.labels]
+    shown = {
+        name: summary
+        for name, summary in summaries.items()
+        if "{" not in name or any(names_series(budget, name) for budget in budgets)
+    }
+    return shown, len(summaries) - len(shown)
 
 
 def _metric_block(snapshot: Snapshot, summaries: dict[str, dict], *, shed_counts_as_error: bool) -> list[str]:
@@ -245,9 +258,10 @@ def render_summary(
     line agrees with an error_rate budget. `last_line` replaces the verdict line when something
     else decides the exit code (the capacity sweep).
     """
-    summaries = {name: s for name, s in summarize(snapshot).items() if s["count"]}
+    summaries, hidden = folded({name: s for name, s in summarize(snapshot).items() if s["count"]}, verdict)
+    pointer = [f"{hidden} labeled series not named by a budget: in the JSON report"] if hidden else []
     sections = [
-        _metric_block(snapshot, summaries, shed_counts_as_error=shed_counts_as_error),
+        [*_metric_block(snapshot, summaries, shed_counts_as_error=shed_counts_as_error), *pointer],
         _errors_block(snapshot),
         _budget_block(verdict, snapshot, color=color),
         [health_line(snapshot.histograms)],

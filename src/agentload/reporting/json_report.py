@@ -79,6 +79,7 @@ def budget_entry(result: BudgetResult) -> dict[str, Any]:
         "reason": result.reason or None,
         "generator_bound": result.generator_bound,
         **({"explanation": explanation_entry(result.explanation)} if result.explanation else {}),
+        **({"window": {"after_s": budget.after, "before_s": budget.before}} if budget.windowed else {}),
     }
 
 

@@ -30,11 +30,10 @@ def describe(result: BudgetResult) -> str:
     budget = result.budget
     observed = format_value(budget.metric, result.observed) if result.observed is not None else "no data"
     ci = format_ci(budget.metric, result.ci_low, result.ci_high)
-    during = f" during {budget.stage}" if budget.stage else ""
     subject = (
-        f"{budget.stat}({budget.series}){during}"
+        f"{budget.stat}({budget.series}){budget.part}"
         if budget.kind in (DURATION, NUMBER)
-        else f"{budget.series}{during}"
+        else f"{budget.series}{budget.part}"
     )
     text = (
         f"{subject} = {observed}{' ' + ci if ci else ''}, "
