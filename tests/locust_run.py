@@ -95,6 +95,20 @@ def run_chat(tmp_path: Path, host: str, *args: str) -> LocustRun:
     return run_locust(tmp_path / "chat.py", "--host", host, *budgets, *args, report=tmp_path / "report.json")
 
 
+def intent_user(name: str, wait_s: float) -> str:
+    """Locustfile source of a plain `FastHttpUser` that sends the platform one intent per `wait_s`."""
+    return f'''
+class {name}(FastHttpUser):
+    wait_time = constant({wait_s})
+
+    @task
+    def intent(self):
+        body = {{"messages": [{{"role": "user", "content": "hello"}}]}}
+        self.client.post("/api/intent", json=body, headers={{"X-Test-User-Id": "u", "X-Clerk-Id": "c"}},
+                         name="intent")
+'''
+
+
 def faults_after(platform: Any, seconds: float, **faults: Any) -> threading.Thread:
     """Once `platform` has seen its first intent, wait `seconds`, then set `faults` (`/_admin/faults`)."""
 

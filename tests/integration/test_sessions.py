@@ -13,7 +13,7 @@ import pytest
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from locust_run import faults_after, run_locust
+from locust_run import faults_after, intent_user, run_locust
 
 PREFILL = (
     "--fixed-latency-ms", "intent=5,step=5", "--fixed-ttft-ms", "20", "--fixed-tokens", "10",
@@ -58,22 +58,17 @@ def test_ttft_rises_with_the_turn_and_a_turn_budget_judges_only_late_turns(tmp_p
     assert budget["observed"] > metrics["chat_time_to_first_token"]["min"]
 
 
-STAGED = """
+STAGED = (
+    """
 from locust import FastHttpUser, constant, task
 from agentload import RampingUsers, ScenarioShape, Stage, plugin  # noqa: F401
-
-class Intents(FastHttpUser):
-    wait_time = constant(0.1)
-
-    @task
-    def intent(self):
-        body = {"messages": [{"role": "user", "content": "hello"}]}
-        self.client.post("/api/intent", json=body, headers={"X-Test-User-Id": "u", "X-Clerk-Id": "c"},
-                         name="intent")
-
+"""
+    + intent_user("Intents", 0.1)
+    + """
 class Staged(ScenarioShape):
     schedules = {Intents: RampingUsers((Stage(0.1, 4, "start"), Stage(10, 4, "calm"), Stage(10, 4, "slow")))}
 """
+)
 STAGE_BUDGETS = """
 metrics: {intent: duration}
 budgets:

@@ -12,24 +12,19 @@ import pytest
 from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
-from locust_run import faults_after, run_locust
+from locust_run import faults_after, intent_user, run_locust
 
-TWO_CLASSES = """
+TWO_CLASSES = (
+    """
 from locust import FastHttpUser, constant, task
 from agentload import plugin  # noqa: F401
-
-class Asker(FastHttpUser):
-    wait_time = constant(0.1)
-
-    @task
-    def intent(self):
-        body = {"messages": [{"role": "user", "content": "hello"}]}
-        self.client.post("/api/intent", json=body, headers={"X-Test-User-Id": "u", "X-Clerk-Id": "c"},
-                         name="intent")
-
+"""
+    + intent_user("Asker", 0.1)
+    + """
 class Planner(Asker):
     wait_time = constant(0.3)
 """
+)
 WINDOW_BUDGETS = """
 metrics: {intent: duration}
 budgets:
