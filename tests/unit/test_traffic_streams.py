@@ -17,6 +17,7 @@ from agentload.traffic.streams import (
     TEXT,
     StreamDecoder,
     StreamTiming,
+    _json_object,
     format_from_event,
     interpret_ai_sdk,
     interpret_anthropic,
@@ -229,3 +230,17 @@ def test_ttft_is_measured_at_the_first_content_event() -> None:
 def test_malformed_events_are_named(interpret, data) -> None:
     """Events that are not valid in their format are reported as malformed."""
     assert interpret(data).malformed
+
+
+@pytest.mark.parametrize(
+    "data",
+    ['{"a": 1}', ' {"a": 1} ', '{"a": 1}\t', '{"a": 1}{"b": 2}', '{"a": 1} x', "[1]", '"s"', "NaN",
+     '{"a": NaN}', "", " ", "{", '{"a": }', "nul", '{"a": "\\ud83d"}', '{"a": 1}\n'],
+)
+def test_the_direct_json_scan_answers_as_json_loads_does(data) -> None:
+    """The decoder scans an event's JSON directly; every odd input still gets json.loads's answer."""
+    try:
+        expected = json.loads(data)
+    except ValueError:
+        expected = None
+    assert _json_object(data) == (expected if isinstance(expected, dict) else None)

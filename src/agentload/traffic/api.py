@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
+import gevent.socket
 from geventhttpclient.response import HTTPConnectionClosed
 
 from agentload.platform.tools import TOOLS
@@ -316,7 +317,7 @@ def read_available(stream: Any) -> bytes:
         if sock is None:
             raise HTTPConnectionClosed("connection closed before the end of the body")
         try:
-            data = sock.recv(stream.block_size)
+            data = receive(sock, stream.block_size)
             stream.feed(data)
         except BaseException:
             stream.release()
@@ -327,6 +328,25 @@ def read_available(stream: Any) -> bytes:
     data = bytes(buffer)
     del buffer[:]
     return data
+
+
+def receive(sock: Any, size: int) -> bytes:
+    """One `recv` of a stream's socket, waiting for it to be readable first, with no timer.
+
+    gevent's `recv` tries the socket first (one failing system call and an exception per token, as
+    tokens arrive hundreds of milliseconds apart) and then waits under a timer of the socket's
+    timeout, started and cancelled once per token. A stream already runs under its own
+    whole-request deadline, so this waits on the socket's read watcher alone, then receives. A TLS
+    socket keeps gevent's `recv`: its bytes can wait in the TLS layer with nothing on the descriptor.
+    """
+    if type(sock) is not gevent.socket.socket:
+        return sock.recv(size)
+    while True:
+        gevent.socket.wait(sock._read_event, None, None, sock.hub)
+        try:
+            return sock._sock.recv(size)
+        except BlockingIOError:  # woken with nothing to read: wait again
+            continue
 
 
 def _stream_failure(exc: BaseException) -> str:
