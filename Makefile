@@ -24,15 +24,15 @@ demo: $(STAMP)
 
 # Most integration tests wait on time-scaled profiles, so the suite runs as three pytest processes:
 # the two-minute soak test, the functional tests (unit tests, contracts, reports, secrets, faults),
-# and the timed ones (accuracy, schedules, gate runs, and every test that starts `--processes`,
-# which binds Locust's fixed master port). Each prints its own summary; any failure fails the target.
+# and the timed ones (accuracy, schedules, gate runs, and the tests that start `--processes` on
+# Locust's fixed master port; a functional test that starts `--processes` binds a free port). Each prints its own summary; any failure fails the target.
 # Then, on quiet cores, the `quiet` tests: some saturate one pinned core on purpose (issue 25's
 # table), others assert a FAIL that the loop lag of a machine this busy would rightly call
 # generator-bound (exit 3).
 FUNCTIONAL := tests/unit $(addprefix tests/integration/test_,ci_scripts.py cluster_faults.py \
 	cluster_key.py demo_cli.py fault_matrix.py healthcheck.py hostile_input.py influx_victoria.py \
 	platform_contract.py platform_sdk_events.py profiles_cli.py secrets.py webui_budgets.py \
-	webui_install.py journeys.py sessions.py keepalive.py)
+	webui_install.py journeys.py sessions.py keepalive.py windows.py)
 
 test: $(STAMP) $(K6) lint
 	@mkdir -p reports

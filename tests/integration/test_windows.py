@@ -13,6 +13,7 @@ from agentload.platform.process import start_platform
 from agentload.reporting import validate_report
 
 from locust_run import faults_after, intent_user, run_locust
+from tools import free_port
 
 TWO_CLASSES = (
     """
@@ -37,18 +38,22 @@ budgets:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("processes", [(), ("--processes", "2")], ids=["local", "processes2"])
+@pytest.mark.parametrize("processes", [0, 2], ids=["local", "processes2"])
 def test_an_after_budget_leaves_a_slow_start_out_and_a_user_budget_reads_one_class(
     tmp_path, processes
 ) -> None:
     """`after: 6s` PASSes where the whole run FAILs; windows and classes each sum exactly to the run."""
+    cluster: tuple[str, ...] = ()
+    if processes:  # the master on a free port, never Locust's fixed default (other tests run alongside)
+        port = str(free_port())
+        cluster = ("--processes", str(processes), "--master-port", port, "--master-bind-port", port)
     (tmp_path / "s.py").write_text(TWO_CLASSES)
     (tmp_path / "b.yaml").write_text(WINDOW_BUDGETS)
     with start_platform("--fixed-latency-ms", "intent=100") as platform:
         platform.set_faults(latency_scale=5)
         recovering = faults_after(platform, 3.0, latency_scale=1)
         run = run_locust(
-            tmp_path / "s.py", "--host", platform.url, "--budgets", str(tmp_path / "b.yaml"), *processes,
+            tmp_path / "s.py", "--host", platform.url, "--budgets", str(tmp_path / "b.yaml"), *cluster,
             "-u", "6", "-r", "6", "-t", "12s", report=tmp_path / "r.json",
         )  # fmt: skip
         recovering.join(timeout=5)

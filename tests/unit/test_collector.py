@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentload.traffic.collector import YOUNG_THRESHOLD, Collector
+from agentload.traffic.collector import YOUNG_PER_USER, YOUNG_THRESHOLD, Collector
 
 
 @pytest.fixture
@@ -58,3 +58,16 @@ def test_users_stopped_in_a_ramp_down_are_not_leaked(clean_gc: None) -> None:
     collector.on_spawning_complete(user_count=5)
     assert alive() is None
     collector.on_test_stop()
+
+
+def test_the_young_threshold_grows_with_the_users_and_never_falls_below_the_floor(clean_gc: None) -> None:
+    """A young collection scans every request in flight, so its threshold scales with the users."""
+    before = gc.get_threshold()
+    collector = Collector()
+    collector.on_test_start()
+    collector.on_spawning_complete(user_count=4_000)
+    assert gc.get_threshold() == (4_000 * YOUNG_PER_USER, *before[1:])
+    collector.on_spawning_complete(user_count=10)
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    collector.on_test_stop()
+    assert gc.get_threshold() == before
