@@ -119,8 +119,24 @@ def test_a_saturated_loop_bounds_nothing() -> None:
     """Lag P99 at 150 ms (saturated): 3 s against 1.1 s is not judged, though 3000 - 10 x 150 > 1100."""
     result = verdict(run(3000.0, probed("local", 150.0, 99.0))).results[0]
     assert result.status == INCONCLUSIVE and "saturated (loop lag p99 150" in result.text
-    healthy = verdict(run(3000.0, probed("local", 99.0, 99.0))).results[0]
-    assert healthy.status == FAIL  # 99 ms is under the limit: 3000 - 10 x 99 is still over 1100
+    healthy = verdict(run(3000.0, probed("local", 99.0, 60.0))).results[0]
+    assert healthy.status == FAIL  # 99 ms is under the limit: 3000 - 4 x 99 is still over 1100
+
+
+def test_a_core_busy_most_of_the_run_is_saturated_whatever_its_lag() -> None:
+    """CPU median at 95% of one core: 1.4 s against 1.1 s with a 73 ms lag is not judged, though
+    1400 - 4 x 73 > 1100 (measured: 4,000 streams of 50 ms tokens, P95 400 ms late at that lag)."""
+    busy = Recorder(source="local")
+    for _ in range(100):
+        generator.record(busy, generator.LOOP_LAG, 73.0)
+    for cpu in (40.0, 95.0, 100.0):  # the median second of the run, not its busiest
+        generator.record(busy, generator.CPU, cpu)
+    result_verdict = verdict(run(1400.0, busy))
+    result = result_verdict.results[0]
+    assert result.status == INCONCLUSIVE and "saturated (CPU median 95% of one core)" in result.text
+    assert result_verdict.exit_code == 3 and "local: loop lag p99 73" in result_verdict.incomplete[0]
+    mostly_idle = verdict(run(1400.0, probed("local", 73.0, 94.0))).results[0]
+    assert mostly_idle.status == FAIL
 
 
 def test_fail_stands_when_even_the_fastest_sample_failed() -> None:

@@ -121,17 +121,26 @@ class ProcessHealth:
 
     source: str
     lag: Histogram
-    cpu_max: float | None
+    cpu: Histogram | None
 
     @property
     def lag_p99(self) -> float:
         return self.lag.percentile(99)
 
+    @property
+    def cpu_max(self) -> float | None:
+        return None if self.cpu is None else self.cpu.max
+
+    @property
+    def cpu_median(self) -> float | None:
+        """Half the run's seconds were at least this busy: a loop with no idle time queues its work."""
+        return None if self.cpu is None else self.cpu.percentile(50)
+
 
 def per_process(histograms: Mapping[str, Histogram]) -> list[ProcessHealth]:
-    """Each load-sending process's loop lag and CPU max, worst (highest lag P99) first."""
+    """Each load-sending process's loop lag and CPU, worst (highest lag P99) first."""
     lags: dict[str, Histogram] = {}
-    cpus: dict[str, float] = {}
+    cpus: dict[str, Histogram] = {}
     for name, histogram in histograms.items():
         metric, labels = split(name)
         source = labels.get("source")
@@ -140,7 +149,7 @@ def per_process(histograms: Mapping[str, Histogram]) -> list[ProcessHealth]:
         if metric == LOOP_LAG:
             lags[source] = histogram
         elif metric == CPU:
-            cpus[source] = histogram.max
+            cpus[source] = histogram
     found = [ProcessHealth(source, lag, cpus.get(source)) for source, lag in lags.items()]
     return sorted(found, key=lambda process: (-process.lag_p99, process.source))
 
@@ -166,13 +175,14 @@ def health_line(histograms: Mapping[str, Histogram]) -> str:
 
 
 def health_dict(histograms: Mapping[str, Histogram]) -> list[dict[str, Any]]:
-    """The same, as JSON-ready rows (lag P99 in ms, CPU max in percent of one core)."""
+    """The same, as JSON-ready rows (lag P99 in ms, CPU max and median in percent of one core)."""
     return [
         {
             "source": process.source,
             "loop_lag_p99_ms": round(process.lag_p99, 3),
             "loop_lag_max_ms": round(process.lag.max, 3),
             "cpu_max_percent": None if process.cpu_max is None else round(process.cpu_max, 1),
+            "cpu_median_percent": None if process.cpu_median is None else round(process.cpu_median, 1),
         }
         for process in per_process(histograms)
     ]
