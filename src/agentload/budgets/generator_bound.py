@@ -57,6 +57,7 @@ def judge_generator(
     """The results with every FAIL the generator can explain made INCONCLUSIVE, and the one line
     (or none) that makes the run incomplete because of it."""
     processes = generator.per_process(snapshot.histograms)
+    # the process the verdict names: the first saturated one, else the one with the highest lag P99
     worst = next((process for process in processes if saturation(process)), next(iter(processes), None))
     judged = [_judge(result, snapshot, worst) for result in results]
     if not any(result.generator_bound for result in judged):
