@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
-import gevent.socket
 from geventhttpclient.response import HTTPConnectionClosed
 
 from agentload.platform.tools import TOOLS
@@ -33,6 +32,7 @@ from agentload.traffic.classify import (
 )
 from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
 from agentload.traffic.iteration import scheduled_start
+from agentload.traffic.kernel_time import last_arrival, receive, stamped_reads
 from agentload.traffic.server_timing import server_timing_of
 from agentload.traffic.streams import DATA_STREAM_HEADER, UI_STREAM_HEADER, StreamDecoder, StreamTiming
 
@@ -143,7 +143,16 @@ class AgentApi:
         return {"lat": round(self.rng.uniform(-60, 60), 4), "lng": round(self.rng.uniform(-180, 180), 4)}
 
     def send(self, call: Call) -> Sample:
-        """Send `call` under its endpoint's deadline and report exactly one sample for it."""
+        """Send `call` under its endpoint's deadline and report exactly one sample for it.
+
+        A stream's reads keep the kernel's arrival times (`kernel_time`): a busy loop reads its
+        tokens late, but times them right."""
+        if call.stream:
+            with stamped_reads():
+                return self._send(call)
+        return self._send(call)
+
+    def _send(self, call: Call) -> Sample:
         started = time.perf_counter()
         started_at = time.time()
         scheduled_at = scheduled_start()
@@ -225,7 +234,7 @@ class AgentApi:
         stream = response._response
         decoder = StreamDecoder(stream_headers(stream), self.settings.stream_format)
         timing, broken = read_events(stream, decoder, started, deadline)
-        ended = time.perf_counter()
+        ended = time.perf_counter() if timing.done_at is None else timing.done_at
         failure = broken or timing.failure
         return Sample(
             metric=call.endpoint.metric,
@@ -286,7 +295,7 @@ def read_events(
     try:
         while not timing.done:
             data = read_available(stream)
-            arrived = time.perf_counter()
+            arrived = last_arrival()
             for chunk in decoder.feed(data) if data else decoder.end():
                 timing.on_chunk(chunk, arrived)
             if not data:
@@ -328,25 +337,6 @@ def read_available(stream: Any) -> bytes:
     data = bytes(buffer)
     del buffer[:]
     return data
-
-
-def receive(sock: Any, size: int) -> bytes:
-    """One `recv` of a stream's socket, waiting for it to be readable first, with no timer.
-
-    gevent's `recv` tries the socket first (one failing system call and an exception per token, as
-    tokens arrive hundreds of milliseconds apart) and then waits under a timer of the socket's
-    timeout, started and cancelled once per token. A stream already runs under its own
-    whole-request deadline, so this waits on the socket's read watcher alone, then receives. A TLS
-    socket keeps gevent's `recv`: its bytes can wait in the TLS layer with nothing on the descriptor.
-    """
-    if type(sock) is not gevent.socket.socket:
-        return sock.recv(size)
-    while True:
-        gevent.socket.wait(sock._read_event, None, None, sock.hub)
-        try:
-            return sock._sock.recv(size)
-        except BlockingIOError:  # woken with nothing to read: wait again
-            continue
 
 
 def _stream_failure(exc: BaseException) -> str:

@@ -368,6 +368,7 @@ class StreamTiming:
     started_at: float
     first_token_at: float | None = None
     last_token_at: float | None = None
+    done_at: float | None = None
     gaps_ms: list[float] = field(default_factory=list)
     content_events: int = 0
     usage_tokens: int | None = None
@@ -382,7 +383,8 @@ class StreamTiming:
             self.malformed = chunk.malformed
         if chunk.usage_tokens is not None:
             self.usage_tokens = chunk.usage_tokens
-        self.done = self.done or chunk.done
+        if chunk.done and not self.done:
+            self.done, self.done_at = True, at
         if chunk.content:
             if self.last_token_at is None:
                 self.first_token_at = at

@@ -17,13 +17,14 @@ import gevent
 from locust import FastHttpUser, between, tag, task
 
 from agentload.run_context import run_context
-from agentload.traffic import keepalive
+from agentload.traffic import keepalive, kernel_time
 from agentload.traffic.api import AgentApi
 from agentload.traffic.arrival import ArrivalExecutor, arrival_schedule
 from agentload.traffic.payloads import load_payloads
 from agentload.traffic.stagger import join_batch, start_delay
 
 keepalive.install()
+kernel_time.install()
 
 CHAT_METRICS = (
     "chat_response_latency",
