@@ -38,6 +38,8 @@ if SO_TIMESTAMPNS is None and sys.platform == "linux" and platform.machine() in 
     SO_TIMESTAMPNS = 35  # Python's socket module does not name it; asm-generic/socket.h does
 _TIMESPEC = struct.Struct("@qq")
 """`struct timespec` on 64-bit Linux: seconds and nanoseconds."""
+_unpack_timespec = _TIMESPEC.unpack_from
+_perf_counter, _wall_clock = time.perf_counter, time.time
 _ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size) if SO_TIMESTAMPNS else 0
 
 
@@ -110,12 +112,15 @@ def receive(sock: Any, size: int) -> bytes:
 
 
 def _arrival(ancillary: list[tuple[int, int, bytes]]) -> float | None:
-    """The kernel's receive stamp in `recvmsg`'s ancillary data, moved to the `perf_counter` clock."""
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-            return seconds + nanoseconds / 1e9 - time.time() + time.perf_counter()
-    return None
+    """The kernel's receive stamp in `recvmsg`'s ancillary data, moved to the `perf_counter` clock.
+    Stamping is the only ancillary data these sockets ask for, so it is the first item or none."""
+    if not ancillary:
+        return None
+    level, kind, data = ancillary[0]
+    if kind != SO_TIMESTAMPNS or level != socket.SOL_SOCKET or len(data) < _TIMESPEC.size:
+        return None
+    seconds, nanoseconds = _unpack_timespec(data)
+    return seconds + nanoseconds * 1e-9 + (_perf_counter() - _wall_clock())
 
 
 def open_stamped_socket(
