@@ -34,6 +34,7 @@ from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
 from agentload.traffic.iteration import scheduled_start
 from agentload.traffic.kernel_time import last_arrival, receive, stamped_reads
 from agentload.traffic.server_timing import server_timing_of
+from agentload.traffic.stream_request import Route, route_of
 from agentload.traffic.streams import DATA_STREAM_HEADER, UI_STREAM_HEADER, StreamDecoder, StreamTiming
 
 
@@ -71,6 +72,7 @@ class AgentApi:
         self.rng = rng or random.Random()
         self._step_index = 0
         self._socket_timeout_s = max(settings.timeouts_s.values())
+        self._routes: dict[str, Route] = {}
 
     def call(
         self, endpoint: Endpoint, json: Any = None, headers: Mapping[str, str] | None = None
@@ -147,10 +149,51 @@ class AgentApi:
 
         A stream's reads keep the kernel's arrival times (`kernel_time`): a busy loop reads its
         tokens late, but times them right."""
-        if call.stream:
-            with stamped_reads():
-                return self._send(call)
-        return self._send(call)
+        if not call.stream:
+            return self._send(call)
+        with stamped_reads():
+            route = route_of(self.client, call.endpoint.path, self._routes)
+            return self._send(call) if route is None else self._send_stream(call, route)
+
+    def _send_stream(self, call: Call, route: Route) -> Sample:
+        """A stream sent on its direct route (`stream_request`), judged and reported once."""
+        started = time.perf_counter()
+        started_at = time.time()
+        scheduled_at = scheduled_start()
+        lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
+        deadline = self._deadline(call)
+        response = None
+        try:
+            try:
+                response = route.open(call.endpoint.method, call.headers, call.body)
+            except Exception as exc:  # a deadline is a gevent.Timeout, a BaseException: not here
+                outcome = Outcome(ERROR, failure_name(root_cause(exc)))
+                sample = self._sample(call, outcome, started, 0, lag_ms)
+            else:
+                sample = self._judge_stream(call, response, started, deadline, lag_ms)
+                sample.server_timing = server_timing_of(response)
+            sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
+            sample.labels = call.labels
+            self._report(call, sample, route.url, response)
+            return sample
+        except gevent.Timeout as exc:
+            if exc is not deadline:
+                raise
+            return self._report_timeout(call, started, started_at, lag_ms)
+        finally:
+            if response is not None:
+                response.release()
+            if deadline is not None:
+                deadline.cancel()
+
+    def _judge_stream(
+        self, call: Call, response: Any, started: float, deadline: gevent.Timeout | None, lag_ms: float | None
+    ) -> Sample:
+        status = response.status_code
+        by_status = classify_status(call.endpoint, status, response)
+        if by_status is None:
+            return self._read_stream(call, response, status, started, deadline, lag_ms)
+        return self._sample(call, by_status, started, status, lag_ms)
 
     def _send(self, call: Call) -> Sample:
         started = time.perf_counter()
@@ -214,7 +257,7 @@ class AgentApi:
         headers = {} if response.headers is None else response.headers
         by_status = classify_status(call.endpoint, status, headers)
         if call.stream and by_status is None:
-            return self._read_stream(call, response, started, deadline, lag_ms)
+            return self._read_stream(call, response._response, status, started, deadline, lag_ms)
         try:
             body = response.content or b""
         except gevent.Timeout as exc:
@@ -229,9 +272,14 @@ class AgentApi:
         return self._sample(call, outcome, started, status, lag_ms)
 
     def _read_stream(
-        self, call: Call, response: Any, started: float, deadline: gevent.Timeout | None, lag_ms: float | None
+        self,
+        call: Call,
+        stream: Any,
+        status: int,
+        started: float,
+        deadline: gevent.Timeout | None,
+        lag_ms: float | None,
     ) -> Sample:
-        stream = response._response
         decoder = StreamDecoder(stream_headers(stream), self.settings.stream_format)
         timing, broken = read_events(stream, decoder, started, deadline)
         ended = time.perf_counter() if timing.done_at is None else timing.done_at
@@ -241,7 +289,7 @@ class AgentApi:
             latency_ms=(ended - started) * 1000,
             outcome=ERROR if failure else OK,
             failure=failure,
-            status=response.status_code,
+            status=status,
             ttft_ms=timing.ttft_ms,
             inter_token_ms=tuple(timing.gaps_ms),
             output_tokens=timing.output_tokens,
@@ -267,18 +315,24 @@ class AgentApi:
         sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
         sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
         sample.labels = call.labels
+        self._report(call, sample, call.endpoint.path, None)
+        return sample
+
+    def _report(self, call: Call, sample: Sample, url: str, response: Any) -> None:
+        """Locust's request event for a sample its session did not report (what the wrapper fires)."""
+        user = getattr(self.client, "user", None)
+        context = {**user.context(), "agentload": sample} if user is not None else {"agentload": sample}
         self.client.request_event.fire(
             request_type=call.endpoint.method,
             name=call.endpoint.metric,
             response_time=sample.latency_ms,
             response_length=0,
-            exception=RequestFailure("timeout"),
-            context={"agentload": sample},
-            start_time=time.time() - sample.latency_ms / 1000,
-            url=call.endpoint.path,
-            response=None,
+            exception=None if sample.outcome == OK else RequestFailure(sample.failure),
+            context=context,
+            start_time=sample.started_at,
+            url=url,
+            response=response,
         )
-        return sample
 
 
 def stream_headers(stream: Any) -> dict[str, str]:
