@@ -60,7 +60,7 @@ class StampedSocket(gevent.socket.socket):
 
     def recv(self, *args: Any) -> bytes:
         clock = _CLOCK.get()
-        if clock is None:
+        if clock is None or not _ANCILLARY_SIZE:  # not in a stream, or no stamps on this system
             return super().recv(*args)
         data, ancillary, _, _ = self.recvmsg(args[0], _ANCILLARY_SIZE, *args[1:])
         clock.arrived_at = _arrival(ancillary)
@@ -98,7 +98,7 @@ def receive(sock: Any, size: int) -> bytes:
     kind = type(sock)
     if kind is not StampedSocket and kind is not gevent.socket.socket:
         return sock.recv(size)
-    clock = _CLOCK.get() if kind is StampedSocket else None
+    clock = _CLOCK.get() if kind is StampedSocket and _ANCILLARY_SIZE else None
     while True:
         gevent.socket.wait(sock._read_event, None, None, sock.hub)
         try:
