@@ -157,10 +157,7 @@ class AgentApi:
 
     def _send_stream(self, call: Call, route: Route) -> Sample:
         """A stream sent on its direct route (`stream_request`), judged and reported once."""
-        started = time.perf_counter()
-        started_at = time.time()
-        scheduled_at = scheduled_start()
-        lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
+        started, started_at, lag_ms = _start()
         deadline = self._deadline(call)
         response = None
         try:
@@ -172,8 +169,7 @@ class AgentApi:
             else:
                 sample = self._judge_stream(call, response, started, deadline, lag_ms)
                 sample.server_timing = server_timing_of(response)
-            sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
-            sample.labels = call.labels
+            _identify(sample, call, started_at)
             self._report(call, sample, route.url, response)
             return sample
         except gevent.Timeout as exc:
@@ -196,10 +192,7 @@ class AgentApi:
         return self._sample(call, by_status, started, status, lag_ms)
 
     def _send(self, call: Call) -> Sample:
-        started = time.perf_counter()
-        started_at = time.time()
-        scheduled_at = scheduled_start()
-        lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
+        started, started_at, lag_ms = _start()
         deadline = self._deadline(call)
         endpoint = call.endpoint
         try:
@@ -215,8 +208,7 @@ class AgentApi:
             )
             with response:
                 sample = self._judge(call, response, started, deadline, lag_ms)
-                sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
-                sample.labels = call.labels
+                _identify(sample, call, started_at)
                 if response.headers is not None:
                     sample.server_timing = server_timing_of(response.headers)
                 response.request_meta["response_time"] = sample.latency_ms
@@ -313,8 +305,7 @@ class AgentApi:
 
     def _report_timeout(self, call: Call, started: float, started_at: float, lag_ms: float | None) -> Sample:
         sample = self._sample(call, Outcome(ERROR, "timeout"), started, 0, lag_ms)
-        sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
-        sample.labels = call.labels
+        _identify(sample, call, started_at)
         self._report(call, sample, call.endpoint.path, None)
         return sample
 
@@ -333,6 +324,20 @@ class AgentApi:
             url=url,
             response=response,
         )
+
+
+def _start() -> tuple[float, float, float | None]:
+    """A request's start on both clocks, and how late it began against its schedule (open model)."""
+    started = time.perf_counter()
+    scheduled_at = scheduled_start()
+    lag_ms = None if scheduled_at is None else max(0.0, (started - scheduled_at) * 1000)
+    return started, time.time(), lag_ms
+
+
+def _identify(sample: Sample, call: Call, started_at: float) -> None:
+    """What names a sample beyond its timing: its trace id, wall-clock start and labels."""
+    sample.trace_id, sample.started_at = call.headers.get("X-Trace-Id"), started_at
+    sample.labels = call.labels
 
 
 def stream_headers(stream: Any) -> dict[str, str]:
