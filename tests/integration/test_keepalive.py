@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import resource
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import gevent
 import pytest
 from geventhttpclient import HTTPClient
 from geventhttpclient.connectionpool import ConnectionPool
@@ -82,3 +84,43 @@ def test_closed_and_dirty_connections_are_not_reused() -> None:
         assert not keepalive.is_socket_alive(None, client)  # type: ignore[arg-type]
         client.close()
         assert not keepalive.is_socket_alive(None, client)  # type: ignore[arg-type]
+
+
+CHECKS = {"suite": keepalive.is_socket_alive, "library": keepalive.LIBRARY_CHECK}
+
+
+@pytest.mark.parametrize("check", CHECKS.values(), ids=CHECKS.keys())
+def test_the_check_yields_to_the_loop_once(check: Any) -> None:
+    """Both checks let another ready greenlet run (the suite's keeps the library's scheduling)."""
+    ran: list[str] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        client = socket.create_connection(server.getsockname())
+        peer, _ = server.accept()
+        gevent.spawn(ran.append, "other greenlet")
+        assert check(None, client)
+        assert ran == ["other greenlet"]
+        client.close()
+        peer.close()
+
+
+def busy_for(seconds: float) -> None:
+    """Hold the event loop (no yield) this long."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_a_request_is_ready_to_send_after_the_checks_yield() -> None:
+    """The suite's clock of a request starts after the check's wait for the loop, never before
+    the request started (a new connection has no check)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        client = socket.create_connection(server.getsockname())
+        peer, _ = server.accept()
+        started = time.perf_counter()
+        gevent.spawn(busy_for, 0.02)  # the loop is busy for 20 ms when the check yields
+        assert keepalive.is_socket_alive(None, client)  # type: ignore[arg-type]
+        assert keepalive.ready_at(started) - started >= 0.02
+        later = time.perf_counter()
+        assert keepalive.ready_at(later) == later
+        client.close()
+        peer.close()

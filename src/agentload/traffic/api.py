@@ -32,6 +32,7 @@ from agentload.traffic.classify import (
 )
 from agentload.traffic.endpoints import CHAT, HEALTH, INTENT, STEP, Endpoint
 from agentload.traffic.iteration import scheduled_start
+from agentload.traffic.keepalive import ready_at
 from agentload.traffic.kernel_time import last_arrival, receive, stamped_reads
 from agentload.traffic.server_timing import server_timing_of
 from agentload.traffic.stream_request import Route, route_of
@@ -165,9 +166,9 @@ class AgentApi:
                 response = route.open(call.endpoint.method, call.headers, call.body)
             except Exception as exc:  # a deadline is a gevent.Timeout, a BaseException: not here
                 outcome = Outcome(ERROR, failure_name(root_cause(exc)))
-                sample = self._sample(call, outcome, started, 0, lag_ms)
+                sample = self._sample(call, outcome, ready_at(started), 0, lag_ms)
             else:
-                sample = self._judge_stream(call, response, started, deadline, lag_ms)
+                sample = self._judge_stream(call, response, ready_at(started), deadline, lag_ms)
                 sample.server_timing = server_timing_of(response)
             _identify(sample, call, started_at)
             self._report(call, sample, route.url, response)
@@ -207,7 +208,7 @@ class AgentApi:
                 context={"agentload": None},
             )
             with response:
-                sample = self._judge(call, response, started, deadline, lag_ms)
+                sample = self._judge(call, response, ready_at(started), deadline, lag_ms)
                 _identify(sample, call, started_at)
                 if response.headers is not None:
                     sample.server_timing = server_timing_of(response.headers)
