@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 
 import gevent.socket
 import pytest
@@ -22,6 +23,24 @@ def connected_pair() -> tuple[socket.socket, kernel_time.StampedSocket]:
     server, _ = listener.accept()
     listener.close()
     return server, client
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stamping_on() -> Iterator[None]:
+    """Linux turns stamping on for the whole system a moment after the first socket asks (a
+    deferred static key), and off when the last one closes: segments that arrive in between have
+    no stamp. One stamped socket held open, with a stamp seen, keeps every test past that moment."""
+    server, client = connected_pair()
+    with server, client:
+        deadline = time.monotonic() + 5
+        while True:
+            with stamped_reads():
+                server.sendall(b"x")
+                receive(client, 1)
+                if kernel_time._CLOCK.get().arrived_at is not None or time.monotonic() > deadline:
+                    break
+            time.sleep(0.01)
+        yield
 
 
 @pytest.mark.parametrize("read", [lambda sock: sock.recv(100), lambda sock: receive(sock, 100)])

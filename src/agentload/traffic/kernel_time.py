@@ -15,6 +15,9 @@ of the read.
 
 One stamp covers one read: when the loop is so late that two tokens wait in the socket, both
 get the later one's time, as both get the read's time without stamps.
+
+Linux turns stamping on for the system a moment after the first socket asks (a deferred static
+key), so the very first segments of a run can come unstamped: they get the read's time.
 """
 
 from __future__ import annotations
