@@ -53,7 +53,6 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks locustfiles examples ci
 
 bench: $(STAMP) $(K6)
-	@mkdir -p reports
 	$(PY) benchmarks/run.py --json reports/bench.json
 
 bench-quick: $(STAMP) $(K6)

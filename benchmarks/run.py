@@ -175,10 +175,24 @@ def guarded(bench: Bench, key: str, step) -> Row:
     return row
 
 
+def writable(path: Path) -> bool:
+    """Make the JSON file's folder before the run, so forty minutes of figures are not lost to it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        return True
+    except OSError as exc:
+        reason = f"cannot write {exc.filename or path}: {exc.strerror or exc}"
+        print(f"run.py: --json {path}: {reason}", file=sys.stderr)
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     command = shlex.join(["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)])
+    if args.json and not writable(Path(args.json)):
+        return 2
     m, started = machine(), time.monotonic()
     raise_fd_limit()
     print("\n".join(header(m, mode, command)), flush=True)

@@ -35,7 +35,7 @@ def require_target() -> None:
 @pytest.mark.slow
 def test_smoke_run_measures_every_tool_and_prints_both_tables(tmp_path) -> None:
     require_target()
-    out = tmp_path / "bench.json"
+    out = tmp_path / "reports" / "bench.json"  # a folder that does not exist yet, as in a fresh clone
     command = [sys.executable, "benchmarks/run.py", "--smoke", "--json", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -59,3 +59,15 @@ def test_smoke_run_measures_every_tool_and_prints_both_tables(tmp_path) -> None:
     assert [r["item"][:1] for r in document["rows"]] == ["5", "6"]
     assert all(r["status"] in ("met", "MISSED", "info") for r in document["rows"])
     assert all(r["commands"] for r in document["rows"]), document["rows"]
+
+
+def test_an_unwritable_json_path_stops_before_measuring(tmp_path) -> None:
+    """`--json` under a file: one line naming it, exit 2, at once rather than after the run."""
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "bench.json"
+    command = [sys.executable, "benchmarks/run.py", "--smoke", "--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"run.py: --json {tmp_path}/file/bench.json: cannot write {tmp_path}/file: File exists"
+    ]
